@@ -1,0 +1,93 @@
+"""What the server knows about one connection, apart from its socket."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from app.state import ServerState
+
+
+class Client:
+    """One connected client: its selected database, protocol version, name, flags.
+
+    Commands receive the client as their first argument and reach the shared state
+    through ``client.server``. The socket belongs to the connection thread
+    (app/server.py); a client only holds ``close``, so that CLIENT KILL or SHUTDOWN can
+    end it from another thread.
+    """
+
+    def __init__(self, server: ServerState, client_id: int, addr: str, laddr: str, fd: int, close: Callable[[], None]):
+        self.server = server
+        self.id = client_id
+        self.addr = addr  # "ip:port" of the peer
+        self.laddr = laddr  # "ip:port" of our end
+        self.fd = fd
+        self.close = close
+        self.db = server.keyspace.databases[0]
+        self.protocol = 2  # RESP version; HELLO 3 switches to RESP3
+        self.name = b""
+        self.lib_name = b""  # CLIENT SETINFO
+        self.lib_ver = b""
+        self.authenticated = not server.config["requirepass"]
+        self.created = time.monotonic()
+        self.last_interaction = self.created
+        self.last_command = "NULL"
+        self.query_buffer = 0  # bytes received but not yet parsed, for CLIENT LIST
+        self.no_evict = False
+        # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
+        self.reply_off = False
+        self.skip_reply = False  # silence the reply to the command running now
+        self.skip_next_reply = False  # silence the reply to the command after this one
+        self.close_after_reply = False  # QUIT, or CLIENT KILL of ourselves
+
+    def reset(self) -> None:
+        """RESET: back to the state of a new connection (keeping its id and socket)."""
+        self.db = self.server.keyspace.databases[0]
+        self.protocol = 2
+        self.name = b""
+        self.authenticated = not self.server.config["requirepass"]
+        self.no_evict = False
+        self.reply_off = self.skip_next_reply = False
+
+    def flags(self) -> str:
+        """The ``flags=`` field of CLIENT LIST: N for a plain client."""
+        return "N"
+
+    def info_line(self) -> str:
+        """One line of CLIENT LIST / CLIENT INFO."""
+        now = time.monotonic()
+        fields = [
+            ("id", self.id),
+            ("addr", self.addr),
+            ("laddr", self.laddr),
+            ("fd", self.fd),
+            ("name", self.name.decode("utf-8", "surrogateescape")),
+            ("age", int(now - self.created)),
+            ("idle", int(now - self.last_interaction)),
+            ("flags", self.flags()),
+            ("db", self.db.index),
+            ("sub", 0),
+            ("psub", 0),
+            ("ssub", 0),
+            ("multi", -1),
+            ("qbuf", self.query_buffer),
+            ("qbuf-free", 0),
+            ("argv-mem", 0),
+            ("multi-mem", 0),
+            ("rbs", 0),
+            ("rbp", 0),
+            ("obl", 0),
+            ("oll", 0),
+            ("omem", 0),
+            ("tot-mem", 0),
+            ("events", "r"),
+            ("cmd", self.last_command),
+            ("user", "default"),
+            ("redir", -1),
+            ("resp", self.protocol),
+            ("lib-name", self.lib_name.decode("utf-8", "surrogateescape")),
+            ("lib-ver", self.lib_ver.decode("utf-8", "surrogateescape")),
+        ]
+        return " ".join(f"{key}={value}" for key, value in fields)

@@ -1,0 +1,338 @@
+"""Connection commands: PING, ECHO, SELECT, AUTH, HELLO, RESET, QUIT and CLIENT."""
+
+from __future__ import annotations
+
+import hmac
+
+from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.registry import command, container
+from app.protocol import NO_REPLY, ReplyError, Verbatim
+from app.state import REDIS_VERSION
+
+WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
+
+
+def _connection(name: str, **kwargs):
+    return command(name, group="connection", acl=kwargs.pop("acl", "connection"), **kwargs)
+
+
+@_connection("ping", arity=-1, flags="fast", since="1.0.0", summary="Returns the server's liveliness response.",
+             tips="request_policy:all_shards response_policy:all_succeeded")
+def ping(client, message: bytes | None = None, *extra: bytes):
+    if extra:
+        raise ReplyError("ERR wrong number of arguments for 'ping' command")
+    return "PONG" if message is None else message
+
+
+@_connection("echo", arity=2, flags="loading stale fast", since="1.0.0", summary="Returns the given string.")
+def echo(client, message: bytes):
+    return message
+
+
+@_connection("select", arity=2, flags="loading stale fast", since="1.0.0",
+             summary="Changes the selected database.")
+def select(client, index: bytes):
+    number = integer(index)
+    databases = client.server.keyspace.databases
+    if not 0 <= number < len(databases):
+        raise ReplyError("ERR DB index is out of range")
+    client.db = databases[number]
+    return "OK"
+
+
+def authenticate(client, username: bytes, password: bytes) -> None:
+    """Log ``client`` in as ``username``; raises WRONGPASS. Only the default user exists.
+
+    With no ``requirepass`` the default user has no password and accepts any.
+    """
+    required = client.server.config["requirepass"].encode("utf-8", "surrogateescape")
+    if username != b"default" or (required and not hmac.compare_digest(password, required)):
+        raise ReplyError(WRONGPASS)
+    client.authenticated = True
+
+
+@_connection("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy", since="1.0.0",
+             summary="Authenticates the connection.",
+             complexity="O(N) where N is the number of passwords defined for the user")
+def auth(client, *args: bytes):
+    if len(args) > 2:
+        raise ReplyError(SYNTAX_ERROR)
+    if len(args) == 1:
+        if not client.server.config["requirepass"]:
+            raise ReplyError(
+                "ERR AUTH <password> called without any password configured for the default user. "
+                "Are you sure your configuration is correct?"
+            )
+        authenticate(client, b"default", args[0])
+    else:
+        authenticate(client, args[0], args[1])
+    return "OK"
+
+
+def _valid_name(name: bytes) -> bool:
+    # Names show up in CLIENT LIST, one client per line and fields split by spaces.
+    return all(33 <= byte <= 126 for byte in name)
+
+
+def _set_name(client, name: bytes) -> None:
+    if not _valid_name(name):
+        raise ReplyError("ERR Client names cannot contain spaces, newlines or special characters.")
+    client.name = name
+
+
+@_connection("hello", arity=-1, flags="noscript loading stale fast no_auth allow_busy", since="6.0.0",
+             summary="Handshakes with the Redis server.")
+def hello(client, *args: bytes):
+    protocol = client.protocol
+    if args:
+        version = integer(args[0], "ERR Protocol version is not an integer or out of range")
+        if version not in (2, 3):
+            raise ReplyError("NOPROTO unsupported protocol version")
+        protocol = version
+    credentials = name = None
+    i = 1
+    while i < len(args):
+        option = args[i].upper()
+        if option == b"AUTH" and i + 2 < len(args):
+            credentials = args[i + 1], args[i + 2]
+            i += 3
+        elif option == b"SETNAME" and i + 1 < len(args):
+            name = args[i + 1]
+            i += 2
+        else:
+            raise ReplyError(f"ERR Syntax error in HELLO option '{text(args[i])}'")
+    if credentials is not None:
+        authenticate(client, *credentials)
+    if not client.authenticated:
+        raise ReplyError(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+            "HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+            "select the RESP protocol version at the same time"
+        )
+    if name is not None:
+        _set_name(client, name)
+    client.protocol = protocol  # the reply below is already encoded in the new version
+    return {
+        b"server": b"redis",
+        b"version": REDIS_VERSION.encode(),
+        b"proto": protocol,
+        b"id": client.id,
+        b"mode": b"standalone",
+        b"role": b"replica" if client.server.role == "slave" else b"master",
+        b"modules": [],
+    }
+
+
+@_connection("reset", arity=1, flags="noscript loading stale fast no_auth allow_busy", since="6.2.0",
+             summary="Resets the connection.")
+def reset(client):
+    client.reset()
+    return "RESET"
+
+
+@_connection("quit", arity=-1, flags="noscript loading stale fast no_auth allow_busy", since="1.0.0",
+             summary="Closes the connection.")
+def quit_(client, *_args: bytes):
+    client.close_after_reply = True
+    return "OK"
+
+
+# --------------------------------------------------------------------------- CLIENT
+
+container("client", group="connection", since="2.4.0", summary="A container for client connection commands.")
+
+
+def _client(name: str, **kwargs):
+    return command(name, parent="client", group="connection", acl="connection", **kwargs)
+
+
+@_client("id", arity=2, flags="noscript loading stale", since="5.0.0",
+         summary="Returns the unique client ID of the connection.")
+def client_id(client):
+    return client.id
+
+
+@_client("setname", arity=3, flags="noscript loading stale", since="2.6.9",
+         summary="Sets the connection name.")
+def client_setname(client, name: bytes):
+    _set_name(client, name)
+    return "OK"
+
+
+@_client("getname", arity=2, flags="noscript loading stale", since="2.6.9",
+         summary="Returns the name of the connection.")
+def client_getname(client):
+    return client.name or None
+
+
+@_client("setinfo", arity=4, flags="noscript loading stale", since="7.2.0",
+         summary="Sets information specific to the client or connection.")
+def client_setinfo(client, attribute: bytes, value: bytes):
+    field = attribute.lower()
+    if field not in (b"lib-name", b"lib-ver"):
+        raise ReplyError(f"ERR Unrecognized option '{text(attribute)}'")
+    if not _valid_name(value):
+        raise ReplyError(f"ERR {text(attribute)} cannot contain spaces, newlines or special characters.")
+    if field == b"lib-name":
+        client.lib_name = value
+    else:
+        client.lib_ver = value
+    return "OK"
+
+
+@_client("info", arity=2, flags="noscript loading stale", since="6.2.0", tips="nondeterministic_output",
+         summary="Returns information about the connection.")
+def client_info(client):
+    return Verbatim(client.info_line() + "\n")
+
+
+_CLIENT_TYPES = (b"normal", b"master", b"replica", b"slave", b"pubsub")
+
+
+def _client_type(name: bytes) -> bytes:
+    lowered = name.lower()
+    if lowered not in _CLIENT_TYPES:
+        raise ReplyError(f"ERR Unknown client type '{text(name)}'")
+    return b"replica" if lowered == b"slave" else lowered
+
+
+def _is_type(other, kind: bytes) -> bool:
+    """Only normal clients exist until replication and pub/sub add their kinds."""
+    return kind == b"normal"
+
+
+@_client("list", arity=-2, flags="admin noscript loading stale", since="2.4.0", tips="nondeterministic_output",
+         summary="Lists open connections.", complexity="O(N) where N is the number of client connections")
+def client_list(client, *args: bytes):
+    clients = list(client.server.clients.values())
+    if len(args) == 2 and args[0].upper() == b"TYPE":
+        kind = _client_type(args[1])
+        clients = [c for c in clients if _is_type(c, kind)]
+    elif len(args) >= 2 and args[0].upper() == b"ID":
+        ids = set()
+        for arg in args[1:]:
+            number = integer(arg, "ERR Invalid client ID")
+            if number <= 0:
+                raise ReplyError("ERR Invalid client ID")
+            ids.add(number)
+        clients = [c for c in clients if c.id in ids]
+    elif args:
+        raise ReplyError(SYNTAX_ERROR)
+    return Verbatim("".join(c.info_line() + "\n" for c in clients))
+
+
+@_client("kill", arity=-3, flags="admin noscript loading stale", since="2.4.0",
+         summary="Terminates open connections.", complexity="O(N) where N is the number of client connections")
+def client_kill(client, *args: bytes):
+    clients = client.server.clients.values()
+    if len(args) == 1:  # the old form: CLIENT KILL ip:port
+        victims = [c for c in clients if c.addr.encode() == args[0]]
+        if not victims:
+            raise ReplyError("ERR No such client")
+        _kill(client, victims)
+        return "OK"
+    if len(args) % 2:
+        raise ReplyError(SYNTAX_ERROR)
+    skip_me = True
+    tests = []
+    for option, value in zip(args[::2], args[1::2]):
+        option = option.upper()
+        if option == b"ID":
+            number = integer(value, "ERR client-id should be greater than 0")
+            if number <= 0:
+                raise ReplyError("ERR client-id should be greater than 0")
+            tests.append(lambda c, n=number: c.id == n)
+        elif option == b"TYPE":
+            kind = _client_type(value)
+            tests.append(lambda c, k=kind: _is_type(c, k))
+        elif option == b"ADDR":
+            tests.append(lambda c, a=value: c.addr.encode() == a)
+        elif option == b"LADDR":
+            tests.append(lambda c, a=value: c.laddr.encode() == a)
+        elif option == b"USER":
+            tests.append(lambda c, u=value: u == b"default")
+        elif option == b"SKIPME":
+            if value.lower() not in (b"yes", b"no"):
+                raise ReplyError(SYNTAX_ERROR)
+            skip_me = value.lower() == b"yes"
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+    victims = [c for c in clients if all(test(c) for test in tests) and not (skip_me and c is client)]
+    _kill(client, victims)
+    return len(victims)
+
+
+def _kill(client, victims) -> None:
+    for victim in victims:
+        if victim is client:
+            client.close_after_reply = True  # answer first, then hang up
+        else:
+            victim.close()
+
+
+@_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
+         summary="Sets the client eviction mode of the connection.")
+def client_no_evict(client, mode: bytes):
+    mode = mode.upper()
+    if mode not in (b"ON", b"OFF"):
+        raise ReplyError(SYNTAX_ERROR)
+    client.no_evict = mode == b"ON"
+    return "OK"
+
+
+@_client("reply", arity=3, flags="noscript loading stale", since="3.2.0",
+         summary="Instructs the server whether to reply to commands.")
+def client_reply(client, mode: bytes):
+    mode = mode.upper()
+    if mode == b"ON":
+        client.reply_off = client.skip_next_reply = False
+        return "OK"
+    if mode == b"OFF":
+        client.reply_off = True
+        return NO_REPLY
+    if mode == b"SKIP":
+        if not client.reply_off:
+            client.skip_next_reply = True
+        return NO_REPLY
+    raise ReplyError(SYNTAX_ERROR)
+
+
+@_client("help", arity=2, flags="loading stale", since="5.0.0", summary="Returns helpful text about the different subcommands.")
+def client_help(client):
+    return [
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "INFO",
+        "    Return information about the current client connection.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * USER <username>",
+        "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "REPLY (ON|OFF|SKIP)",
+        "    Control the replies sent to the current connection.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <LIB-NAME|LIB-VER> <value>",
+        "    Set client library name or version.",
+        "NO-EVICT (ON|OFF)",
+        "    Protect current client connection from eviction.",
+        "HELP",
+        "    Prints this help.",
+    ]

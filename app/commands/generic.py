@@ -1,0 +1,455 @@
+"""Generic key commands: they work on keys of any type (DEL, EXPIRE, SCAN, RENAME...)."""
+
+from __future__ import annotations
+
+from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.registry import KeySpec, command, container
+from app.glob import compile_glob
+from app.numeric import parse_int
+from app.protocol import ReplyError
+from app.store.keyspace import copy_value, now_ms, type_name
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+INT32_MAX = 2**31 - 1
+SAME_OBJECT = "ERR source and destination objects are the same"
+
+
+def _generic(name: str, **kwargs):
+    kwargs["acl"] = "keyspace " + kwargs.get("acl", "")
+    return command(name, group="generic", **kwargs)
+
+
+ALL_KEYS_RM = [KeySpec(1, "RM delete", last=-1)]
+
+
+def _delete(client, keys: tuple[bytes, ...]) -> int:
+    db = client.db
+    return sum(db.delete(key) for key in keys)
+
+
+@_generic("del", arity=-2, flags="write", keys=ALL_KEYS_RM, since="1.0.0",
+          tips="request_policy:multi_shard response_policy:agg_sum", summary="Deletes one or more keys.",
+          complexity="O(N) where N is the number of keys that will be removed.")
+def del_(client, *keys: bytes):
+    return _delete(client, keys)
+
+
+@_generic("unlink", arity=-2, flags="write fast", keys=ALL_KEYS_RM, since="4.0.0",
+          tips="request_policy:multi_shard response_policy:agg_sum",
+          summary="Asynchronously deletes one or more keys.",
+          complexity="O(1) for each key removed regardless of its size.")
+def unlink(client, *keys: bytes):
+    # Redis frees big values on another thread; Python frees them when the last
+    # reference goes, so UNLINK is DEL here.
+    return _delete(client, keys)
+
+
+@_generic("exists", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO", last=-1)], since="1.0.0",
+          tips="request_policy:multi_shard response_policy:agg_sum",
+          summary="Determines whether one or more keys exist.", complexity="O(N) where N is the number of keys to check.")
+def exists(client, *keys: bytes):
+    db = client.db
+    return sum(db.exists(key) for key in keys)  # a key named twice counts twice
+
+
+@_generic("touch", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO", last=-1)], since="3.2.1",
+          tips="request_policy:multi_shard response_policy:agg_sum",
+          summary="Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+          complexity="O(N) where N is the number of keys that will be touched.")
+def touch(client, *keys: bytes):
+    db = client.db
+    return sum(db.lookup(key) is not None for key in keys)
+
+
+@_generic("type", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO")], since="1.0.0",
+          summary="Determines the type of value stored at a key.")
+def type_(client, key: bytes):
+    value = client.db.lookup(key, touch=False)
+    return "none" if value is None else type_name(value)
+
+
+@_generic("keys", arity=2, flags="readonly", acl="keyspace dangerous", since="1.0.0",
+          tips="request_policy:all_shards nondeterministic_output_order",
+          summary="Returns all key names that match a pattern.",
+          complexity="O(N) with N being the number of keys in the database")
+def keys(client, pattern: bytes):
+    db = client.db
+    glob = compile_glob(pattern)
+    now = now_ms()
+    expires = db.expires
+    # KEYS skips expired keys without deleting them, as Redis does.
+    return [
+        key
+        for key in (db.data if glob.match_all else filter(glob.match, db.data))
+        if key not in expires or expires[key] > now
+    ]
+
+
+def _cursor(arg: bytes) -> int:
+    """A SCAN cursor, read like C's strtoul: an unsigned 64-bit number ('-1' wraps)."""
+    body = arg[1:] if arg[:1] in (b"-", b"+") else arg
+    if arg and not body.isdigit() or (body and int(body) > 2**64 - 1):
+        raise ReplyError("ERR invalid cursor")
+    value = int(body) if body else 0
+    return (-value if arg[:1] == b"-" else value) % 2**64
+
+
+@_generic("scan", arity=-2, flags="readonly", since="2.8.0", tips="nondeterministic_output request_policy:special",
+          summary="Iterates over the key names in the database.",
+          complexity="O(1) for every call. O(N) for a complete iteration.")
+def scan(client, cursor: bytes, *options: bytes):
+    position = _cursor(cursor)
+    count, glob, wanted_type = 10, None, None
+    i = 0
+    while i < len(options):
+        option = options[i].upper()
+        if i + 1 >= len(options):
+            raise ReplyError(SYNTAX_ERROR)
+        value = options[i + 1]
+        if option == b"COUNT":
+            count = integer(value)
+            if count < 1:
+                raise ReplyError(SYNTAX_ERROR)
+        elif option == b"MATCH":
+            glob = compile_glob(value)
+        elif option == b"TYPE":
+            wanted_type = text(value).lower()
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 2
+    db = client.db
+    next_cursor, found = db.scan(position, count)
+    if glob is not None and not glob.match_all:
+        found = [key for key in found if glob.match(key)]
+    if wanted_type is not None:
+        found = [key for key in found if type_name(db.data[key]) == wanted_type]
+    return [b"%d" % next_cursor, found]
+
+
+@_generic("randomkey", arity=1, flags="readonly", since="1.0.0",
+          tips="request_policy:all_shards nondeterministic_output",
+          summary="Returns a random key name from the database.")
+def randomkey(client):
+    return client.db.random_key()
+
+
+# --------------------------------------------------------------------------- rename, copy, move
+
+
+def _rename(client, source: bytes, destination: bytes, only_if_new: bool):
+    db = client.db
+    value = db.lookup(source)
+    if value is None:
+        raise ReplyError("ERR no such key")
+    if source == destination:
+        return 0 if only_if_new else "OK"
+    if only_if_new and db.exists(destination):
+        return 0
+    deadline = db.deadline(source)
+    db.delete(source)
+    db.set(destination, value)
+    if deadline is not None:
+        db.set_deadline(destination, deadline)
+    return 1 if only_if_new else "OK"
+
+
+@_generic("rename", arity=3, flags="write", keys=[KeySpec(1, "RW access delete"), KeySpec(2, "OW update")],
+          since="1.0.0", summary="Renames a key and overwrites the destination.")
+def rename(client, source: bytes, destination: bytes):
+    return _rename(client, source, destination, only_if_new=False)
+
+
+@_generic("renamenx", arity=3, flags="write fast", keys=[KeySpec(1, "RW access delete"), KeySpec(2, "OW insert")],
+          since="1.0.0", summary="Renames a key only when the target key name doesn't exist.")
+def renamenx(client, source: bytes, destination: bytes):
+    return _rename(client, source, destination, only_if_new=True)
+
+
+def _database(client, arg: bytes):
+    number = integer(arg)
+    databases = client.server.keyspace.databases
+    if not INT32_MAX >= number >= -INT32_MAX - 1:
+        raise ReplyError("ERR value is not an integer or out of range")
+    if not 0 <= number < len(databases):
+        raise ReplyError("ERR DB index is out of range")
+    return databases[number]
+
+
+@_generic("copy", arity=-3, flags="write denyoom", keys=[KeySpec(1, "RO access"), KeySpec(2, "OW update")],
+          since="6.2.0", summary="Copies the value of a key to a new key.",
+          complexity="O(N) worst case for collections, where N is the number of nested items. O(1) for string values.")
+def copy(client, source: bytes, destination: bytes, *options: bytes):
+    target = client.db
+    replace = False
+    i = 0
+    while i < len(options):
+        option = options[i].upper()
+        if option == b"REPLACE":
+            replace = True
+        elif option == b"DB" and i + 1 < len(options):
+            target = _database(client, options[i + 1])
+            i += 1
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 1
+    db = client.db
+    if target is db and source == destination:
+        raise ReplyError(SAME_OBJECT)
+    value = db.lookup_read(source)
+    if value is None:
+        return 0
+    if target.exists(destination):
+        if not replace:
+            return 0
+        target.delete(destination)
+    deadline = db.deadline(source)
+    target.set(destination, copy_value(value))
+    if deadline is not None:
+        target.set_deadline(destination, deadline)
+    return 1
+
+
+@_generic("move", arity=3, flags="write fast", keys=[KeySpec(1, "RW access update")], since="1.0.0",
+          summary="Moves a key to another database.")
+def move(client, key: bytes, index: bytes):
+    target = _database(client, index)
+    db = client.db
+    if target is db:
+        raise ReplyError(SAME_OBJECT)
+    value = db.lookup(key)
+    if value is None or target.exists(key):
+        return 0
+    deadline = db.deadline(key)
+    db.delete(key)
+    target.set(key, value)
+    if deadline is not None:
+        target.set_deadline(key, deadline)
+    return 1
+
+
+# --------------------------------------------------------------------------- expiry
+
+EXPIRE_OPTIONS = (b"NX", b"XX", b"GT", b"LT")
+
+
+def _expire_options(options: tuple[bytes, ...]) -> set[bytes]:
+    flags = set()
+    for option in options:
+        upper = option.upper()
+        if upper not in EXPIRE_OPTIONS:
+            raise ReplyError(f"ERR Unsupported option {text(option)}")
+        flags.add(upper)
+    if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
+        raise ReplyError("ERR NX and XX, GT or LT options at the same time are not compatible")
+    if b"GT" in flags and b"LT" in flags:
+        raise ReplyError("ERR GT and LT options at the same time are not compatible")
+    return flags
+
+
+def expire_generic(client, name: str, key: bytes, amount: bytes, options, unit_ms: int, relative: bool):
+    """EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT: one algorithm, two units, two bases."""
+    flags = _expire_options(options)
+    when = integer(amount)
+    invalid = ReplyError(f"ERR invalid expire time in '{name}' command")
+    if unit_ms == 1000:
+        if when > INT64_MAX // 1000 or when < -(INT64_MAX // 1000):
+            raise invalid
+        when *= 1000
+    base = now_ms() if relative else 0
+    if when > INT64_MAX - base:
+        raise invalid
+    when += base
+    db = client.db
+    if db.lookup(key) is None:
+        return 0
+    if flags:
+        current = db.deadline(key)
+        if b"NX" in flags and current is not None:
+            return 0
+        if b"XX" in flags and current is None:
+            return 0
+        # No deadline counts as an infinite one: never smaller, always greater.
+        if b"GT" in flags and (current is None or when <= current):
+            return 0
+        if b"LT" in flags and current is not None and when >= current:
+            return 0
+    db.set_deadline(key, when)  # a deadline in the past deletes the key
+    return 1
+
+
+_EXPIRE_KEYS = [KeySpec(1, "RW update")]
+
+
+@_generic("expire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="1.0.0",
+          summary="Sets the expiration time of a key in seconds.")
+def expire(client, key: bytes, seconds: bytes, *options: bytes):
+    return expire_generic(client, "expire", key, seconds, options, 1000, relative=True)
+
+
+@_generic("pexpire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="2.6.0",
+          summary="Sets the expiration time of a key in milliseconds.")
+def pexpire(client, key: bytes, milliseconds: bytes, *options: bytes):
+    return expire_generic(client, "pexpire", key, milliseconds, options, 1, relative=True)
+
+
+@_generic("expireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="1.2.0",
+          summary="Sets the expiration time of a key to a Unix timestamp.")
+def expireat(client, key: bytes, timestamp: bytes, *options: bytes):
+    return expire_generic(client, "expireat", key, timestamp, options, 1000, relative=False)
+
+
+@_generic("pexpireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="2.6.0",
+          summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
+def pexpireat(client, key: bytes, timestamp: bytes, *options: bytes):
+    return expire_generic(client, "pexpireat", key, timestamp, options, 1, relative=False)
+
+
+def _time_to_live(client, key: bytes, milliseconds: bool, absolute: bool) -> int:
+    db = client.db
+    if db.lookup(key, touch=False) is None:
+        return -2
+    deadline = db.deadline(key)
+    if deadline is None:
+        return -1
+    if absolute:
+        return deadline if milliseconds else deadline // 1000
+    remaining = max(deadline - now_ms(), 0)
+    return remaining if milliseconds else (remaining + 500) // 1000
+
+
+_TTL_KEYS = [KeySpec(1, "RO access")]
+
+
+@_generic("ttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="1.0.0", tips="nondeterministic_output",
+          summary="Returns the expiration time in seconds of a key.")
+def ttl(client, key: bytes):
+    return _time_to_live(client, key, milliseconds=False, absolute=False)
+
+
+@_generic("pttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="2.6.0", tips="nondeterministic_output",
+          summary="Returns the expiration time in milliseconds of a key.")
+def pttl(client, key: bytes):
+    return _time_to_live(client, key, milliseconds=True, absolute=False)
+
+
+@_generic("expiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="7.0.0",
+          summary="Returns the expiration time of a key as a Unix timestamp.")
+def expiretime(client, key: bytes):
+    return _time_to_live(client, key, milliseconds=False, absolute=True)
+
+
+@_generic("pexpiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="7.0.0",
+          summary="Returns the expiration time of a key as a Unix milliseconds timestamp.")
+def pexpiretime(client, key: bytes):
+    return _time_to_live(client, key, milliseconds=True, absolute=True)
+
+
+@_generic("persist", arity=2, flags="write fast", keys=_EXPIRE_KEYS, since="2.2.0",
+          summary="Removes the expiration time of a key.")
+def persist(client, key: bytes):
+    db = client.db
+    if db.lookup(key) is None:
+        return 0
+    return int(db.persist(key))
+
+
+# --------------------------------------------------------------------------- OBJECT
+
+container("object", group="generic", since="2.2.3", summary="A container for object introspection commands.")
+
+SHARED_REFCOUNT = 2**31 - 1  # what Redis reports for its shared small integers
+LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
+
+
+def _object(name: str, **kwargs):
+    return command(name, parent="object", group="generic", acl="keyspace", **kwargs)
+
+
+def _inspect(client, key: bytes):
+    return client.db.lookup(key, touch=False)
+
+
+def string_encoding(value) -> bytes:
+    """OBJECT ENCODING of a string: int, embstr (44 bytes or less) or raw."""
+    if isinstance(value, bytearray):
+        return b"raw"  # changed in place by APPEND or SETRANGE
+    if len(value) <= 20 and parse_int(value) is not None:
+        return b"int"
+    return b"embstr" if len(value) <= 44 else b"raw"
+
+
+_OBJECT_KEYS = [KeySpec(2, "RO")]
+
+
+@_object("encoding", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
+         summary="Returns the internal encoding of a Redis object.")
+def object_encoding(client, key: bytes):
+    value = _inspect(client, key)
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        return string_encoding(value)
+    return value.encoding().encode()
+
+
+@_object("refcount", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
+         summary="Returns the reference count of a value of a key.")
+def object_refcount(client, key: bytes):
+    value = _inspect(client, key)
+    if value is None:
+        return None
+    if isinstance(value, bytes) and string_encoding(value) == b"int" and 0 <= int(value) < 10000:
+        return SHARED_REFCOUNT
+    return 1
+
+
+@_object("idletime", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
+         summary="Returns the time since the last access to a Redis object.")
+def object_idletime(client, key: bytes):
+    value = _inspect(client, key)
+    if value is None:
+        return None
+    if client.server.config["maxmemory-policy"] in LFU_POLICIES:
+        raise ReplyError(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when "
+            "switching between policies at runtime LRU and LFU data will take some time to adjust."
+        )
+    db = client.db
+    return max(db.keyspace.clock - db.access.get(key, db.keyspace.clock), 0)
+
+
+@_object("freq", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="4.0.0", tips="nondeterministic_output",
+         summary="Returns the logarithmic access frequency counter of a Redis object.")
+def object_freq(client, key: bytes):
+    value = _inspect(client, key)
+    if value is None:
+        return None
+    if client.server.config["maxmemory-policy"] not in LFU_POLICIES:
+        raise ReplyError(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
+            "when switching between policies at runtime LRU and LFU data will take some time to adjust."
+        )
+    return 0  # access frequencies are not tracked yet: they come with LFU eviction
+
+
+@_object("help", arity=2, flags="loading stale", since="6.2.0",
+         summary="Returns helpful text about the different subcommands.")
+def object_help(client):
+    return [
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Prints this help.",
+    ]

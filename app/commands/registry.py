@@ -1,0 +1,165 @@
+"""The command table: every command's name, arity, flags, key positions and docs.
+
+A command is a function registered with the `command` decorator::
+
+    @command("get", arity=2, flags="readonly fast", acl="string",
+             keys=[KeySpec(1, "RO access")], summary="Returns the string value of a key.")
+    def get(client, key):
+        ...
+
+The dispatcher (app/dispatch.py) checks the arity, authentication and, in later
+features, transactions, subscribed mode and replica read-only mode from these
+declarations before calling the function, so a handler only does its own work. The
+function receives the client and the arguments after the command name (after the
+subcommand name for a subcommand), and returns its reply as a plain value
+(see app/protocol.py).
+
+Arity follows Redis: a positive number is the exact argument count including the
+command name; a negative one is a minimum (-2: the name and at least one argument).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+# COMMAND INFO lists flags and ACL categories in this order, as Redis does.
+FLAG_ORDER = (
+    "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
+    "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
+    "no_propagate no_multi allow_busy"
+).split()
+ACL_CATEGORY_ORDER = (
+    "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub "
+    "admin fast slow blocking dangerous connection transaction scripting"
+).split()
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    """Where a command's keys are: from argument ``index``, up to ``last`` (relative to
+    the first key, or negative from the end), every ``step`` arguments, and what the
+    command does to them (``flags``: RO/RW/OW/RM and access/update/insert/delete)."""
+
+    index: int
+    flags: str
+    last: int = 0
+    step: int = 1
+    notes: str = ""
+
+
+@dataclass
+class Command:
+    name: str  # lower case; "config|get" for a subcommand
+    handler: Callable | None
+    arity: int
+    flags: frozenset[str]
+    acl_categories: tuple[str, ...]
+    key_specs: tuple[KeySpec, ...]
+    tips: tuple[str, ...]
+    group: str
+    since: str
+    summary: str
+    complexity: str
+    subcommands: dict[bytes, Command] = field(default_factory=dict)
+    # Looked up for every call, so kept as plain booleans rather than set lookups.
+    is_write: bool = False
+    no_auth: bool = False
+
+    def legacy_key_range(self) -> tuple[int, int, int]:
+        """(first key, last key, step) as in the old COMMAND reply, derived from the specs."""
+        if not self.key_specs:
+            return 0, 0, 0
+        if len(self.key_specs) == 1:
+            spec = self.key_specs[0]
+            last = spec.index + spec.last if spec.last >= 0 else spec.last
+            return spec.index, last, spec.step
+        first = min(spec.index for spec in self.key_specs)
+        last = max(spec.index + spec.last if spec.last >= 0 else spec.last for spec in self.key_specs)
+        return first, last, 1
+
+
+COMMANDS: dict[bytes, Command] = {}
+
+
+def _categories(flags: frozenset[str], explicit: str) -> tuple[str, ...]:
+    """ACL categories: the declared ones plus those Redis derives from the flags."""
+    categories = set(explicit.split())
+    derived = {"write": "write", "admin": "admin", "pubsub": "pubsub", "fast": "fast", "blocking": "blocking"}
+    for flag, category in derived.items():
+        if flag in flags:
+            categories.add(category)
+    if "readonly" in flags:
+        categories.add("read")
+    if "admin" in flags:
+        categories.add("dangerous")
+    if "fast" not in categories:
+        categories.add("slow")
+    return tuple(c for c in ACL_CATEGORY_ORDER if c in categories)
+
+
+def command(
+    name: str,
+    *,
+    arity: int,
+    flags: str = "",
+    acl: str = "",
+    keys: list[KeySpec] | tuple = (),
+    tips: str = "",
+    group: str,
+    since: str,
+    summary: str,
+    complexity: str = "O(1)",
+    parent: str | None = None,
+):
+    """Register the decorated function as a command (or, with ``parent``, a subcommand)."""
+
+    def register(handler: Callable | None) -> Callable | None:
+        flag_set = frozenset(flags.split())
+        unknown = flag_set - set(FLAG_ORDER)
+        assert not unknown, f"{name}: unknown flags {unknown}"
+        full_name = f"{parent}|{name}" if parent else name
+        entry = Command(
+            name=full_name,
+            handler=handler,
+            arity=arity,
+            flags=flag_set,
+            acl_categories=_categories(flag_set, acl),
+            key_specs=tuple(keys),
+            tips=tuple(tips.split()),
+            group=group,
+            since=since,
+            summary=summary,
+            complexity=complexity,
+            is_write="write" in flag_set,
+            no_auth="no_auth" in flag_set,
+        )
+        if parent:
+            COMMANDS[parent.encode()].subcommands[name.encode()] = entry
+        else:
+            assert name.encode() not in COMMANDS, f"{name} registered twice"
+            COMMANDS[name.encode()] = entry
+        return handler
+
+    return register
+
+
+def container(name: str, *, group: str, since: str, summary: str) -> None:
+    """Register a command that only groups subcommands (CONFIG, CLIENT, OBJECT...)."""
+    command(name, arity=-2, group=group, since=since, summary=summary, complexity="Depends on subcommand.")(None)
+
+
+def command_by_name(name: str) -> Command | None:
+    """Find a command by its full name, "get" or "config|get" (COMMAND INFO, DOCS)."""
+    parent, _, sub = name.lower().partition("|")
+    entry = COMMANDS.get(parent.encode())
+    if entry is not None and sub:
+        return entry.subcommands.get(sub.encode())
+    return entry
+
+
+def all_commands():
+    """Every command and subcommand, containers first."""
+    for entry in COMMANDS.values():
+        yield entry
+        yield from entry.subcommands.values()

@@ -1,0 +1,497 @@
+"""Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
+
+from __future__ import annotations
+
+import os
+import platform
+import resource
+import sys
+import time
+
+from app import log
+from app.commands.arguments import SYNTAX_ERROR, text
+from app.commands.registry import COMMANDS, FLAG_ORDER, Command, KeySpec, all_commands, command, command_by_name, container
+from app.config import ConfigError, lookup_parameter
+from app.glob import compile_glob
+from app.protocol import NO_REPLY, ReplyError, SetReply, Verbatim
+from app.state import REDIS_VERSION
+
+
+def _server(name: str, **kwargs):
+    return command(name, group="server", **kwargs)
+
+
+# --------------------------------------------------------------------------- COMMAND
+
+
+def _key_spec_reply(spec: KeySpec) -> dict:
+    reply = {}
+    if spec.notes:
+        reply[b"notes"] = spec.notes.encode()
+    reply[b"flags"] = SetReply(spec.flags.split())
+    reply[b"begin_search"] = {b"type": b"index", b"spec": {b"index": spec.index}}
+    reply[b"find_keys"] = {
+        b"type": b"range",
+        b"spec": {b"lastkey": spec.last, b"keystep": spec.step, b"limit": 0},
+    }
+    return reply
+
+
+def command_info(entry: Command) -> list:
+    """One command as COMMAND INFO describes it (ten fields, subcommands nested)."""
+    first, last, step = entry.legacy_key_range()
+    return [
+        entry.name.encode(),
+        entry.arity,
+        SetReply([flag for flag in FLAG_ORDER if flag in entry.flags]),
+        first,
+        last,
+        step,
+        SetReply(["@" + category for category in entry.acl_categories]),
+        SetReply([tip.encode() for tip in entry.tips]),
+        SetReply([_key_spec_reply(spec) for spec in entry.key_specs]),
+        [command_info(sub) for sub in entry.subcommands.values()] if entry.subcommands else SetReply(),
+    ]
+
+
+def command_docs(entry: Command) -> dict:
+    docs = {
+        b"summary": entry.summary.encode(),
+        b"since": entry.since.encode(),
+        b"group": entry.group.encode(),
+        b"complexity": entry.complexity.encode(),
+    }
+    if entry.subcommands:
+        docs[b"subcommands"] = {sub.name.encode(): command_docs(sub) for sub in entry.subcommands.values()}
+    return docs
+
+
+@_server("command", arity=-1, flags="loading stale", acl="connection", since="2.8.13",
+         tips="nondeterministic_output_order", summary="Returns detailed information about all commands.",
+         complexity="O(N) where N is the total number of Redis commands")
+def command_(client):
+    return [command_info(entry) for entry in COMMANDS.values()]
+
+
+def _command(name: str, **kwargs):
+    return command(name, parent="command", group="server", acl="connection", flags="loading stale", **kwargs)
+
+
+@_command("count", arity=2, since="2.8.13", summary="Returns a count of commands.")
+def command_count(client):
+    return len(COMMANDS)
+
+
+@_command("info", arity=-2, since="2.8.13", tips="nondeterministic_output_order",
+          summary="Returns information about one, multiple or all commands.",
+          complexity="O(N) where N is the number of commands to look up")
+def command_info_(client, *names: bytes):
+    if not names:
+        return [command_info(entry) for entry in COMMANDS.values()]
+    found = (command_by_name(text(name)) for name in names)
+    return [command_info(entry) if entry else None for entry in found]
+
+
+@_command("docs", arity=-2, since="7.0.0", tips="nondeterministic_output_order",
+          summary="Returns documentary information about one, multiple or all commands.",
+          complexity="O(N) where N is the number of commands to look up")
+def command_docs_(client, *names: bytes):
+    if not names:
+        return {entry.name.encode(): command_docs(entry) for entry in COMMANDS.values()}
+    docs = {}
+    for name in names:
+        entry = command_by_name(text(name))
+        if entry is not None:
+            docs[entry.name.encode()] = command_docs(entry)
+    return docs
+
+
+@_command("list", arity=-2, since="7.0.0", tips="nondeterministic_output_order",
+          summary="Returns a list of command names.",
+          complexity="O(N) where N is the total number of Redis commands")
+def command_list(client, *args: bytes):
+    entries = list(all_commands())
+    if args:
+        if len(args) != 3 or args[0].upper() != b"FILTERBY":
+            raise ReplyError(SYNTAX_ERROR)
+        kind, value = args[1].upper(), args[2]
+        if kind == b"MODULE":
+            entries = []  # no modules here
+        elif kind == b"ACLCAT":
+            entries = [e for e in entries if text(value).lower() in e.acl_categories]
+        elif kind == b"PATTERN":
+            pattern = compile_glob(value, nocase=True)
+            entries = [e for e in entries if pattern.match(e.name.encode())]
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+    return [entry.name.encode() for entry in entries]
+
+
+@_command("help", arity=2, since="5.0.0", summary="Returns helpful text about the different subcommands.")
+def command_help(client):
+    return [
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all Redis commands.",
+        "COUNT",
+        "    Return the total number of commands in this Redis server.",
+        "LIST",
+        "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "HELP",
+        "    Print this help.",
+    ]
+
+
+# --------------------------------------------------------------------------- CONFIG
+
+container("config", group="server", since="2.0.0", summary="A container for server configuration commands.")
+
+
+def _config(name: str, **kwargs):
+    return command(name, parent="config", group="server", flags=kwargs.pop("flags", "admin noscript loading stale"), **kwargs)
+
+
+@_config("get", arity=-3, since="2.0.0", summary="Returns the effective values of configuration parameters.",
+         complexity="O(N) when N is the number of configuration parameters provided")
+def config_get(client, *patterns: bytes):
+    return client.server.config.matching(list(patterns))
+
+
+@_config("set", arity=-4, since="2.0.0", tips="request_policy:all_nodes response_policy:all_succeeded",
+         summary="Sets configuration parameters in-flight.",
+         complexity="O(N) when N is the number of configuration parameters provided")
+def config_set(client, *args: bytes):
+    if len(args) % 2:
+        raise ReplyError(SYNTAX_ERROR)
+    config = client.server.config
+    changes = {}
+    # Check every pair before changing anything: CONFIG SET is all or nothing.
+    for name, value in zip(args[::2], args[1::2]):
+        parameter = lookup_parameter(text(name))
+        if parameter is None:
+            raise ReplyError(f"ERR Unknown option or number of arguments for CONFIG SET - '{text(name)}'")
+
+        def failed(reason: str) -> ReplyError:
+            return ReplyError(f"ERR CONFIG SET failed (possibly related to argument '{text(name)}') - {reason}")
+
+        if not parameter.mutable:
+            raise failed("can't set immutable config")
+        if parameter.protected and config["enable-protected-configs"] == "no":
+            raise failed("can't set protected config")
+        if parameter.name in changes:
+            raise failed("duplicate parameter")
+        try:
+            changes[parameter.name] = parameter.parse(text(value))
+        except ConfigError as error:
+            raise failed(str(error)) from None
+    config.values.update(changes)
+    if "loglevel" in changes:
+        log.configure(config["loglevel"], "")
+    return "OK"
+
+
+@_config("resetstat", arity=2, since="2.0.0", summary="Resets the server's statistics.")
+def config_resetstat(client):
+    client.server.reset_stats()
+    return "OK"
+
+
+@_config("help", arity=2, flags="loading stale", since="5.0.0",
+         summary="Returns helpful text about the different subcommands.")
+def config_help(client):
+    return [
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Set the configuration <directive> to <value>.",
+        "RESETSTAT",
+        "    Reset statistics reported by the INFO command.",
+        "HELP",
+        "    Prints this help.",
+    ]
+
+
+# --------------------------------------------------------------------------- INFO
+
+
+def _human(size: int) -> str:
+    for unit, scale in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
+        if size >= scale:
+            return f"{size / scale:.2f}{unit}"
+    return f"{size}B"
+
+
+def _resident_memory() -> int:
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _info_server(server) -> dict:
+    uptime = int(time.time() - server.started)
+    return {
+        "redis_version": REDIS_VERSION,
+        "redis_git_sha1": "00000000",
+        "redis_git_dirty": 0,
+        "redis_mode": "standalone",
+        "os": f"{platform.system()} {platform.release()} {platform.machine()}",
+        "arch_bits": 64 if sys.maxsize > 2**32 else 32,
+        "multiplexing_api": "threads",
+        "python_version": platform.python_version(),
+        "process_id": os.getpid(),
+        "run_id": server.run_id,
+        "tcp_port": server.config["port"],
+        "server_time_usec": int(time.time() * 1_000_000),
+        "uptime_in_seconds": uptime,
+        "uptime_in_days": uptime // 86400,
+        "hz": server.config["hz"],
+        "configured_hz": server.config["hz"],
+        "executable": server.executable,
+        "config_file": server.config_file,
+    }
+
+
+def _info_clients(server) -> dict:
+    return {
+        "connected_clients": len(server.clients),
+        "maxclients": server.config["maxclients"],
+        "blocked_clients": 0,
+    }
+
+
+def _info_memory(server) -> dict:
+    rss = _resident_memory()
+    maxmemory = server.config["maxmemory"]
+    return {
+        "used_memory": rss,
+        "used_memory_human": _human(rss),
+        "used_memory_rss": rss,
+        "used_memory_rss_human": _human(rss),
+        "maxmemory": maxmemory,
+        "maxmemory_human": _human(maxmemory),
+        "maxmemory_policy": server.config["maxmemory-policy"],
+        "mem_allocator": "python",
+    }
+
+
+def _info_persistence(server) -> dict:
+    return {
+        "loading": 0,
+        "rdb_changes_since_last_save": server.keyspace.dirty,
+        "rdb_bgsave_in_progress": 0,
+        "rdb_last_save_time": int(server.started),
+        "rdb_last_bgsave_status": "ok",
+        "aof_enabled": int(server.config["appendonly"]),
+        "aof_rewrite_in_progress": 0,
+        "aof_last_write_status": "ok",
+    }
+
+
+def _info_stats(server) -> dict:
+    keyspace = server.keyspace
+    return {
+        "total_connections_received": server.connections_received,
+        "total_commands_processed": server.commands_processed,
+        "total_net_input_bytes": server.net_input_bytes,
+        "total_net_output_bytes": server.net_output_bytes,
+        "rejected_connections": server.rejected_connections,
+        "expired_keys": keyspace.expired_keys,
+        "evicted_keys": 0,
+        "keyspace_hits": keyspace.hits,
+        "keyspace_misses": keyspace.misses,
+        "pubsub_channels": 0,
+        "pubsub_patterns": 0,
+    }
+
+
+def _info_replication(server) -> dict:
+    info = {"role": server.role}
+    if server.role == "slave":
+        host, port = server.config["replicaof"]
+        info.update(master_host=host, master_port=port, master_link_status="down")
+    info.update(
+        connected_slaves=0,
+        master_failover_state="no-failover",
+        master_replid=server.replication_id,
+        master_replid2="0" * 40,
+        master_repl_offset=server.replication_offset,
+        second_repl_offset=-1,
+        repl_backlog_active=0,
+        repl_backlog_size=server.config["repl-backlog-size"],
+        repl_backlog_first_byte_offset=0,
+        repl_backlog_histlen=0,
+    )
+    return info
+
+
+def _info_cpu(server) -> dict:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "used_cpu_sys": f"{own.ru_stime:.6f}",
+        "used_cpu_user": f"{own.ru_utime:.6f}",
+        "used_cpu_sys_children": f"{children.ru_stime:.6f}",
+        "used_cpu_user_children": f"{children.ru_utime:.6f}",
+    }
+
+
+def _info_keyspace(server) -> dict:
+    return {
+        f"db{db.index}": f"keys={len(db)},expires={len(db.expires)},avg_ttl=0"
+        for db in server.keyspace.databases
+        if len(db)
+    }
+
+
+INFO_SECTIONS = {
+    "server": _info_server,
+    "clients": _info_clients,
+    "memory": _info_memory,
+    "persistence": _info_persistence,
+    "stats": _info_stats,
+    "replication": _info_replication,
+    "cpu": _info_cpu,
+    "keyspace": _info_keyspace,
+}
+
+
+def info_text(server, sections: list[str]) -> str:
+    """INFO's text for the named sections ("default", "all" and "everything" included)."""
+    wanted: list[str] = []
+    for name in sections:
+        if name in ("default", "all", "everything"):
+            wanted += INFO_SECTIONS
+        elif name in INFO_SECTIONS:
+            wanted.append(name)
+    blocks = []
+    for name in dict.fromkeys(wanted):  # each once, in the order asked
+        fields = INFO_SECTIONS[name](server)
+        lines = [f"# {name.capitalize()}"] + [f"{key}:{value}" for key, value in fields.items()]
+        blocks.append("\r\n".join(lines) + "\r\n")
+    return "\r\n".join(blocks)
+
+
+@_server("info", arity=-1, flags="loading stale", acl="dangerous", since="1.0.0",
+         tips="nondeterministic_output request_policy:all_shards response_policy:special",
+         summary="Returns information and statistics about the server.")
+def info(client, *sections: bytes):
+    names = [text(section).lower() for section in sections] or ["default"]
+    return Verbatim(info_text(client.server, names))
+
+
+# --------------------------------------------------------------------------- keyspace-wide
+
+
+@_server("dbsize", arity=1, flags="readonly fast", acl="keyspace", since="1.0.0",
+         tips="request_policy:all_shards response_policy:agg_sum",
+         summary="Returns the number of keys in the database.")
+def dbsize(client):
+    return len(client.db)
+
+
+def _flush_mode(args: tuple[bytes, ...]) -> None:
+    if len(args) > 1 or (args and args[0].upper() not in (b"SYNC", b"ASYNC")):
+        raise ReplyError(SYNTAX_ERROR)
+
+
+@_server("flushdb", arity=-1, flags="write", acl="keyspace dangerous", since="1.0.0",
+         tips="request_policy:all_shards response_policy:all_succeeded",
+         summary="Removes all keys from the current database.",
+         complexity="O(N) where N is the number of keys in the selected database")
+def flushdb(client, *mode: bytes):
+    _flush_mode(mode)
+    client.db.clear()
+    return "OK"
+
+
+@_server("flushall", arity=-1, flags="write", acl="keyspace dangerous", since="1.0.0",
+         tips="request_policy:all_shards response_policy:all_succeeded",
+         summary="Removes all keys from all databases.",
+         complexity="O(N) where N is the total number of keys in all databases")
+def flushall(client, *mode: bytes):
+    _flush_mode(mode)
+    client.server.keyspace.flush_all()
+    return "OK"
+
+
+@_server("time", arity=1, flags="loading stale fast", since="2.6.0", tips="nondeterministic_output",
+         summary="Returns the server time.")
+def time_(client):
+    now = time.time_ns() // 1000
+    return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
+
+
+# --------------------------------------------------------------------------- DEBUG, SHUTDOWN
+
+DEBUG_NOT_ALLOWED = (
+    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run '
+    "it from a local connection, otherwise you need to set this option in the configuration file, "
+    "and then restart the server."
+)
+
+
+def _is_local(client) -> bool:
+    host = client.addr.rsplit(":", 1)[0]
+    return host in ("127.0.0.1", "::1") or host.startswith("127.")
+
+
+@_server("debug", arity=-2, flags="admin noscript loading stale", since="1.0.0",
+         summary="A container for debugging commands.", complexity="Depends on subcommand.")
+def debug(client, subcommand: bytes, *args: bytes):
+    allowed = client.server.config["enable-debug-command"]
+    if allowed == "no" or (allowed == "local" and not _is_local(client)):
+        raise ReplyError(DEBUG_NOT_ALLOWED)
+    name = subcommand.upper()
+    if name == b"HELP":
+        return [
+            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "SLEEP <seconds>",
+            "    Stop the server for <seconds>. Decimals allowed.",
+            "SET-ACTIVE-EXPIRE <0|1>",
+            "    Setting it to 0 disables expiring keys in background when they are not accessed.",
+            "HELP",
+            "    Prints this help.",
+        ]
+    if name == b"SLEEP" and len(args) == 1:
+        try:
+            seconds = float(args[0])
+        except ValueError:
+            seconds = 0.0
+        # Redis is single-threaded, so DEBUG SLEEP stalls every client; holding the
+        # keyspace lock while sleeping does the same here.
+        time.sleep(max(seconds, 0.0))
+        return "OK"
+    if name == b"SET-ACTIVE-EXPIRE" and len(args) == 1:
+        client.server.keyspace.active_expiry = args[0] != b"0"
+        return "OK"
+    raise ReplyError(f"ERR Unknown subcommand or wrong number of arguments for '{text(subcommand)}'. Try DEBUG HELP.")
+
+
+@_server("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", since="1.0.0",
+         summary="Synchronously saves the database(s) to disk and shuts down the Redis server.",
+         complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)")
+def shutdown(client, *args: bytes):
+    options = [arg.upper() for arg in args]
+    if any(option not in (b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT") for option in options):
+        raise ReplyError(SYNTAX_ERROR)
+    if b"NOSAVE" in options and b"SAVE" in options:
+        raise ReplyError(SYNTAX_ERROR)
+    if b"ABORT" in options:
+        if len(options) > 1:
+            raise ReplyError(SYNTAX_ERROR)
+        raise ReplyError("ERR No shutdown in progress.")
+    log.warning(f"User requested shutdown... (client id={client.id})")
+    client.server.shutdown_requested.set()
+    client.close_after_reply = True
+    return NO_REPLY

@@ -1,0 +1,87 @@
+"""From a parsed command to its reply: the one place every command passes through.
+
+Like Redis' ``processCommand``, `execute` applies the rules that hold for every
+command, from the declarations in the command table, before calling the handler:
+
+1. look the command up (and its subcommand, for containers such as CONFIG);
+2. check the number of arguments against its arity;
+3. refuse it with NOAUTH if the client must authenticate first and the command is not
+   flagged ``no_auth``;
+4. run the handler holding the keyspace lock, turning a raised `ReplyError` into the
+   reply;
+5. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP.
+
+Later features hook in here, in the same generic way: MULTI queues instead of running,
+subscribed mode and replica read-only mode refuse by flag, and writes are propagated to
+replicas and the append-only file after step 4.
+"""
+
+from __future__ import annotations
+
+from app.client import Client
+from app.commands import COMMANDS
+from app.commands.registry import Command
+from app.protocol import NO_REPLY, ReplyError
+
+NOAUTH = ReplyError("NOAUTH Authentication required.")
+
+
+def _quoted_args(args: list[bytes]) -> str:
+    """``'a' 'b' `` as Redis lists the first arguments of an unknown command (128 bytes)."""
+    out = b""
+    for arg in args:
+        if len(out) >= 128:
+            break
+        out += b"'%s' " % arg[: 128 - len(out)]
+    return out.decode("utf-8", "surrogateescape")
+
+
+def _text(arg: bytes) -> str:
+    return arg[:128].decode("utf-8", "surrogateescape")
+
+
+def lookup(argv: list[bytes]) -> tuple[Command | ReplyError, int]:
+    """Find the command (or subcommand) for ``argv``; return it and where its arguments start."""
+    entry = COMMANDS.get(argv[0].lower())
+    if entry is None:
+        return ReplyError(
+            f"ERR unknown command '{_text(argv[0])}', with args beginning with: {_quoted_args(argv[1:])}"
+        ), 0
+    if entry.subcommands and len(argv) >= 2:
+        sub = entry.subcommands.get(argv[1].lower())
+        if sub is None:
+            return ReplyError(
+                f"ERR unknown subcommand '{_text(argv[1])}'. Try {argv[0].decode('utf-8', 'surrogateescape').upper()} HELP."
+            ), 0
+        entry, start = sub, 2
+    else:
+        start = 1
+    arity = entry.arity
+    if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
+        return ReplyError(f"ERR wrong number of arguments for '{entry.name}' command"), 0
+    return entry, start
+
+
+def execute(client: Client, argv: list[bytes]):
+    """Run one command for ``client`` and return its reply value."""
+    entry, start = lookup(argv)
+    if entry.__class__ is ReplyError:
+        reply = entry
+    elif not client.authenticated and not entry.no_auth:
+        reply = NOAUTH
+    else:
+        server = client.server
+        server.commands_processed += 1
+        client.last_command = entry.name
+        with server.keyspace.lock:
+            try:
+                reply = entry.handler(client, *argv[start:])
+            except ReplyError as error:
+                reply = error
+    if client.skip_reply or client.reply_off:
+        client.skip_reply = False
+        reply = NO_REPLY
+    if client.skip_next_reply:
+        client.skip_next_reply = False
+        client.skip_reply = True
+    return reply

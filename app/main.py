@@ -1,0 +1,61 @@
+"""Start the server: ``python3 -m app.main [redis.conf] [--name value ...]``.
+
+Everything before ``listen`` is kept small: testers and clients connect within a second
+of starting the process, so no work that can wait is done before accepting.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+
+from app import log
+from app.config import StartupError, load_config
+from app.server import open_listeners, serve
+from app.state import REDIS_VERSION, ServerState
+
+USAGE = """Usage: ./your_program.sh [/path/to/redis.conf] [--name value ...]
+       ./your_program.sh -v | --version
+       ./your_program.sh -h | --help
+
+Every configuration parameter can be given as --name value, for example:
+       ./your_program.sh --port 6380 --replicaof "localhost 6379"
+       ./your_program.sh --dir /tmp/data --dbfilename dump.rdb --appendonly yes
+"""
+
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print(USAGE, end="")
+        return 0
+    if argv and argv[0] in ("-v", "--version"):
+        print(f"Redis server v={REDIS_VERSION} (Python reimplementation)")
+        return 0
+    try:
+        config = load_config(argv)
+    except StartupError as error:
+        print(f"*** FATAL CONFIG ERROR ***\n{error}", file=sys.stderr)
+        return 1
+    log.configure(config["loglevel"], config["logfile"])
+    config_file = argv[0] if argv and not argv[0].startswith("--") else ""
+    state = ServerState(config, config_file)
+    try:
+        listeners = open_listeners(state)
+    except OSError as error:
+        log.warning(str(error.strerror or error))
+        return 1
+
+    def request_shutdown(signum, _frame):
+        log.warning(f"Received {signal.Signals(signum).name} scheduling shutdown...")
+        state.shutdown_requested.set()
+
+    signal.signal(signal.SIGTERM, request_shutdown)
+    signal.signal(signal.SIGINT, request_shutdown)
+    log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
+    log.notice("Ready to accept connections tcp")
+    serve(state, listeners)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

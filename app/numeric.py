@@ -1,0 +1,139 @@
+"""Numbers as Redis reads and writes them.
+
+Redis is strict about the numbers it accepts (``string2ll``: no blanks, no ``+``, no
+leading zeros) and INCRBYFLOAT computes in C's ``long double``, which on x86-64 is the
+80-bit extended format: a 64-bit significand, where a Python float has 53. Adding 0.1
+three times gives "0.3" in Redis but 0.30000000000000004 with floats, so this module
+emulates that format exactly with integers and fractions.
+"""
+
+from __future__ import annotations
+
+import re
+from fractions import Fraction
+
+INT64_MIN = -(2**63)
+INT64_MAX = 2**63 - 1
+
+
+def parse_int(data: bytes) -> int | None:
+    """Parse a signed 64-bit decimal the way Redis' ``string2ll`` does, or return None.
+
+    Python's ``int()`` is far more forgiving (" 1", "+1", "1_000", "01" all parse), and
+    Redis rejects every one of those, so replies would differ.
+    """
+    if not data or len(data) > 20:
+        return None
+    if data == b"0":
+        return 0
+    digits = data[1:] if data[0] == 45 else data  # 45 is '-'
+    # bytes.isdigit() only accepts ASCII 0-9; a leading zero is not allowed.
+    if not digits.isdigit() or digits[0] == 48:
+        return None
+    value = int(data)
+    if value < INT64_MIN or value > INT64_MAX:
+        return None
+    return value
+
+
+# --------------------------------------------------------------------------- long double
+
+INF = float("inf")
+_SIGNIFICAND_BITS = 64
+_MIN_EXPONENT = -16445  # the quantum of the smallest subnormal: 2**-16445
+_OVERFLOW = Fraction(2) ** 16384
+_MAX_CHARS = 5 * 1024  # MAX_LONG_DOUBLE_CHARS: longer strings are refused
+
+_DECIMAL = re.compile(rb"([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?")
+_HEXADECIMAL = re.compile(rb"([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?")
+_INFINITY = re.compile(rb"([+-]?)(?:inf|infinity)", re.IGNORECASE)
+
+
+def round_long_double(value: Fraction) -> Fraction | float:
+    """Round an exact value to the nearest 80-bit long double (ties to even), or +-inf."""
+    if value == 0:
+        return value
+    negative = value < 0
+    num, den = abs(value.numerator), value.denominator
+    # Find e with 2**e <= |value| < 2**(e+1).
+    e = num.bit_length() - den.bit_length()
+    if (num << max(0, -e)) < (den << max(0, e)):
+        e -= 1
+    shift = max(e - (_SIGNIFICAND_BITS - 1), _MIN_EXPONENT)
+    if shift >= 0:
+        quotient, remainder = divmod(num, den << shift)
+        half = den << shift
+    else:
+        quotient, remainder = divmod(num << -shift, den)
+        half = den
+    if 2 * remainder > half or (2 * remainder == half and quotient & 1):
+        quotient += 1
+    rounded = Fraction(quotient << shift) if shift >= 0 else Fraction(quotient, 1 << -shift)
+    if rounded >= _OVERFLOW:
+        return -INF if negative else INF
+    return -rounded if negative else rounded
+
+
+def parse_long_double(data: bytes) -> Fraction | float | None:
+    """Parse like Redis' ``string2ld`` (strtold, whole string, no NaN, no range error).
+
+    Returns the exact value of the nearest long double, +-inf for a literal "inf", or
+    None when Redis would answer "value is not a valid float".
+    """
+    if not data or len(data) >= _MAX_CHARS:
+        return None
+    match = _DECIMAL.fullmatch(data)
+    if match and (match[2] or match[3]):
+        sign, whole, fraction, exponent = match.groups()
+        fraction = fraction or b""
+        mantissa = int(whole + fraction or b"0")
+        if mantissa == 0:
+            return Fraction(0)
+        power = int(exponent or b"0") - len(fraction)
+        magnitude = len(str(mantissa)) + power  # |value| < 10**magnitude
+        if magnitude > 4934:
+            return None  # overflow: strtold says ERANGE and HUGE_VAL
+        if magnitude < -4952:
+            return None  # underflow to zero: ERANGE
+        exact = Fraction(mantissa) * Fraction(10) ** power
+        return _in_range(round_long_double(-exact if sign == b"-" else exact))
+    match = _HEXADECIMAL.fullmatch(data)
+    if match and (match[2] or match[3]):
+        sign, whole, fraction, exponent = match.groups()
+        fraction = fraction or b""
+        mantissa = int(whole + fraction or b"0", 16)
+        if mantissa == 0:
+            return Fraction(0)
+        power = int(exponent or b"0") - 4 * len(fraction)
+        if power > 20000:
+            return None
+        if power < -40000:
+            return None
+        exact = Fraction(mantissa) * Fraction(2) ** power
+        return _in_range(round_long_double(-exact if sign == b"-" else exact))
+    match = _INFINITY.fullmatch(data)
+    if match:
+        return -INF if match[1] == b"-" else INF
+    return None
+
+
+def _in_range(value):
+    # A finite literal that overflows or underflows to zero is a range error in strtold.
+    if value in (INF, -INF) or value == 0:
+        return None
+    return value
+
+
+def format_long_double(value: Fraction) -> bytes:
+    """Format like Redis' ``ld2string(..., LD_STR_HUMAN)``: ``%.17Lf`` minus trailing zeros."""
+    negative = value < 0
+    scaled = abs(value) * 10**17
+    units, remainder = divmod(scaled.numerator, scaled.denominator)
+    # Round half to even on the exact value, as glibc's printf does.
+    if 2 * remainder > scaled.denominator or (2 * remainder == scaled.denominator and units & 1):
+        units += 1
+    text = b"%d.%017d" % (units // 10**17, units % 10**17)
+    text = text.rstrip(b"0").rstrip(b".")
+    if negative and text != b"0":
+        text = b"-" + text
+    return text

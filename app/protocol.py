@@ -1,0 +1,529 @@
+"""RESP, the Redis serialization protocol: bytes in, commands out; replies in, bytes out.
+
+This module knows nothing of sockets, threads or the keyspace, so it can be tested with
+plain byte strings.
+
+Requests
+    A client sends either an array of bulk strings (``*2\\r\\n$4\\r\\nECHO\\r\\n$2\\r\\nhi\\r\\n``,
+    what every client library sends) or an *inline* command (``ECHO hi\\r\\n``, what a
+    person types into telnet). `RequestParser` turns a stream of such bytes into lists of
+    arguments. It is incremental: it keeps what it has not consumed and resumes inside a
+    half-received array, so a 512 MB value arriving in 64 KB pieces is not re-parsed
+    again and again.
+
+Replies
+    A command returns a plain Python value and `encode_reply` turns it into bytes for the
+    connection's protocol version (RESP2, or RESP3 after ``HELLO 3``). Commands never
+    think about the wire format:
+
+    ==================  ======================  =======================
+    Python value        RESP2                   RESP3
+    ==================  ======================  =======================
+    ``str``             ``+OK``                 ``+OK``
+    `ReplyError`        ``-ERR ...``            ``-ERR ...``
+    ``int``             ``:1``                  ``:1``
+    ``bytes``           ``$3 foo``              ``$3 foo``
+    ``None``            ``$-1``                 ``_``
+    `NULL_ARRAY`        ``*-1``                 ``_``
+    ``list``            ``*2 ...``              ``*2 ...``
+    ``dict``            flat ``*4 ...``         ``%2 ...``
+    `SetReply`          ``*2 ...``              ``~2 ...``
+    `Push`              ``*2 ...``              ``>2 ...``
+    ``float``           ``$4 1.5``              ``,1.5``
+    ``bool``            ``:1``                  ``#t``
+    `Verbatim`          ``$n text``             ``=n txt:text``
+    `BigNumber`         ``$n digits``           ``(digits``
+    ==================  ======================  =======================
+"""
+
+from __future__ import annotations
+
+from app.numeric import parse_int
+
+# Redis refuses an inline command, or the count line of an array, longer than this
+# (PROTO_INLINE_MAX_SIZE) instead of buffering forever while waiting for a newline.
+INLINE_MAX_SIZE = 64 * 1024
+# An array may announce at most INT_MAX elements (the argc of a C client is an int).
+MULTIBULK_MAX_LEN = 2**31 - 1
+DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
+
+
+class ProtocolError(Exception):
+    """The client broke the protocol: Redis answers with the message and hangs up."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.reply = ReplyError("ERR Protocol error: " + message)
+
+
+# --------------------------------------------------------------------------- requests
+
+_QUOTE_OR_ODD = (b'"', b"'", b"\x00", b"\x0b", b"\x0c")
+_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("a"): b"\a"}
+_HEX = b"0123456789abcdefABCDEF"
+_BLANK = b" \t\n\r\x0b\x0c"  # C isspace()
+_TOKEN_END = b" \n\r\t"  # what ends an unquoted token (plus the end of the line)
+
+
+def split_inline(line: bytes) -> list[bytes] | None:
+    """Split an inline command into arguments like Redis' ``sdssplitargs``.
+
+    Double quotes allow escapes (``\\n``, ``\\x41``...), single quotes only ``\\'``. A closing
+    quote must be followed by a blank or the end of the line. Returns None for unbalanced
+    quotes.
+    """
+    if not any(c in line for c in _QUOTE_OR_ODD):
+        return line.split()  # the common case: words separated by blanks
+    line = line.split(b"\x00", 1)[0]  # the C code stops at the first NUL byte
+    args: list[bytes] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i] in _BLANK:
+            i += 1
+        if i == n:
+            return args
+        token = bytearray()
+        quote = 0  # 0, or the byte of the open quote
+        while True:
+            if i == n:
+                if quote:
+                    return None  # unterminated quotes
+                break
+            ch = line[i]
+            if quote == 34:  # inside "double quotes"
+                if ch == 92 and i + 3 < n and line[i + 1] == 120 and line[i + 2] in _HEX and line[i + 3] in _HEX:
+                    token.append(int(line[i + 2 : i + 4], 16))
+                    i += 3
+                elif ch == 92 and i + 1 < n:
+                    i += 1
+                    token += _ESCAPES.get(line[i], line[i : i + 1])
+                elif ch == 34:
+                    if i + 1 < n and line[i + 1] not in _BLANK:
+                        return None
+                    i += 1
+                    break
+                else:
+                    token.append(ch)
+            elif quote == 39:  # inside 'single quotes'
+                if ch == 92 and i + 1 < n and line[i + 1] == 39:
+                    i += 1
+                    token.append(39)
+                elif ch == 39:
+                    if i + 1 < n and line[i + 1] not in _BLANK:
+                        return None
+                    i += 1
+                    break
+                else:
+                    token.append(ch)
+            elif ch in _TOKEN_END:
+                break
+            elif ch == 34 or ch == 39:
+                quote = ch
+            else:
+                token.append(ch)
+            i += 1
+        args.append(bytes(token))
+
+
+class RequestParser:
+    """Turns the bytes a client sends into commands (lists of byte-string arguments).
+
+    ``parse(data)`` returns every command completed by ``data``, plus the protocol error
+    that stopped parsing, if any. The commands before the error are still valid: Redis
+    runs them, then sends the error and closes the connection.
+    """
+
+    __slots__ = ("max_bulk_len", "_buffer", "_need", "_args", "_remaining", "_bulk_len")
+
+    def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN):
+        self.max_bulk_len = max_bulk_len
+        self._buffer = bytearray()  # unconsumed bytes from earlier reads
+        self._need = 0  # don't try again before the buffer holds this many bytes
+        self._args: list[bytes] | None = None  # arguments of a half-received array
+        self._remaining = 0  # arguments still to come in that array
+        self._bulk_len = -1  # length of the bulk string being received, once known
+
+    @property
+    def pending(self) -> int:
+        """Bytes received but not yet parsed into a command (Redis' ``qbuf``)."""
+        return len(self._buffer)
+
+    def parse(self, data: bytes) -> tuple[list[list[bytes]], ProtocolError | None]:
+        if self._buffer:
+            self._buffer += data
+            if len(self._buffer) < self._need:
+                return [], None  # still waiting for the rest of a long bulk string
+            data = bytes(self._buffer)
+            self._buffer.clear()
+        commands: list[list[bytes]] = []
+        try:
+            pos = self._parse(data, commands)
+        except ProtocolError as error:
+            self._args = None
+            return commands, error
+        if pos < len(data):
+            self._buffer += data[pos:] if pos else data
+        return commands, None
+
+    def _parse(self, data: bytes, commands: list[list[bytes]]) -> int:
+        """Parse complete commands from ``data`` into ``commands``; return bytes consumed."""
+        pos, end = 0, len(data)
+        self._need = 0
+        find = data.find
+        while pos < end:
+            args = self._args
+            if args is None:
+                if data[pos] != 42:  # not '*': an inline command
+                    newline = find(b"\n", pos)
+                    if newline == -1:
+                        if end - pos > INLINE_MAX_SIZE:
+                            raise ProtocolError("too big inline request")
+                        return pos
+                    line = data[pos : newline - 1 if newline > pos and data[newline - 1] == 13 else newline]
+                    pos = newline + 1
+                    argv = split_inline(line)
+                    if argv is None:
+                        raise ProtocolError("unbalanced quotes in request")
+                    if argv:
+                        commands.append(argv)
+                    continue
+                # Like Redis, look for the '\r' and assume the '\n' after it.
+                newline = find(b"\r", pos)
+                if newline == -1 or newline + 1 >= end:
+                    if end - pos > INLINE_MAX_SIZE:
+                        raise ProtocolError("too big mbulk count string")
+                    return pos
+                count = parse_int(data[pos + 1 : newline])
+                if count is None or count > MULTIBULK_MAX_LEN:
+                    raise ProtocolError("invalid multibulk length")
+                pos = newline + 2
+                if count <= 0:
+                    continue  # '*0' and '*-1' are empty commands: ignored
+                args = self._args = []
+                self._remaining = count
+                self._bulk_len = -1
+            while self._remaining:
+                if self._bulk_len == -1:
+                    newline = find(b"\r", pos)
+                    if newline == -1 or newline + 1 >= end:
+                        if end - pos > INLINE_MAX_SIZE:
+                            raise ProtocolError("too big bulk count string")
+                        return pos
+                    if data[pos] != 36:  # '$'
+                        raise ProtocolError("expected '$', got '%s'" % chr(data[pos]))
+                    size = parse_int(data[pos + 1 : newline])
+                    if size is None or size < 0 or size > self.max_bulk_len:
+                        raise ProtocolError("invalid bulk length")
+                    pos = newline + 2
+                    self._bulk_len = size
+                stop = pos + self._bulk_len
+                if stop + 2 > end:
+                    self._need = stop + 2 - pos  # counted from what stays buffered
+                    return pos
+                args.append(data[pos:stop])
+                pos = stop + 2  # Redis skips the CRLF without looking at it
+                self._bulk_len = -1
+                self._remaining -= 1
+            commands.append(args)
+            self._args = None
+        return pos
+
+
+# --------------------------------------------------------------------------- replies
+
+
+class ReplyError(Exception):
+    """An error reply. Commands raise it; inside an array (EXEC) it is a value.
+
+    ``message`` is the whole line after the ``-``, starting with the error code, e.g.
+    ``"ERR syntax error"`` or ``"WRONGTYPE Operation against a key ..."``.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _NullArray:
+    """The null array: ``*-1`` in RESP2 (BLPOP timing out, EXEC aborted by WATCH)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NULL_ARRAY"
+
+
+NULL_ARRAY = _NullArray()
+
+
+class _NoReply:
+    """No reply at all (CLIENT REPLY OFF): encodes to nothing."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "NO_REPLY"
+
+
+NO_REPLY = _NoReply()
+
+
+class SetReply(list):
+    """An unordered collection: a RESP3 set, a plain array in RESP2."""
+
+    __slots__ = ()
+
+
+class Push(list):
+    """Out-of-band data (pub/sub messages): a RESP3 push, a plain array in RESP2."""
+
+    __slots__ = ()
+
+
+class Verbatim(str):
+    """Text meant for humans (INFO, CLIENT LIST): a RESP3 verbatim string, else a bulk."""
+
+    __slots__ = ()
+
+
+class BigNumber(int):
+    """An integer that may not fit 64 bits: RESP3 ``(``, a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
+def format_double(value: float) -> bytes:
+    """Format a double the way Redis 7.0 does in replies (``%.17g``, ``inf``, ``-inf``)."""
+    if value != value:
+        return b"nan"
+    if value in (float("inf"), float("-inf")):
+        return b"inf" if value > 0 else b"-inf"
+    return b"%.17g" % value
+
+
+def _bulk(value: bytes) -> bytes:
+    return b"$%d\r\n%s\r\n" % (len(value), value)
+
+
+# Replies that are sent again and again, encoded once.
+_OK = b"+OK\r\n"
+_SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
+
+
+class Encoder:
+    """Encodes reply values for one protocol version (2 or 3).
+
+    Dispatch is by exact type through a dict built once, so the common replies (OK, an
+    integer, a bulk string) cost one lookup and one format.
+    """
+
+    def __init__(self, protocol: int):
+        self.protocol = protocol
+        resp3 = protocol == 3
+        self._null = b"_\r\n" if resp3 else b"$-1\r\n"
+        self._null_array = b"_\r\n" if resp3 else b"*-1\r\n"
+        self._by_type = {
+            str: self._simple,
+            bytes: _bulk,
+            bytearray: _bulk,
+            int: self._int,
+            bool: self._bool if resp3 else self._bool_as_int,
+            float: self._double if resp3 else self._double_as_bulk,
+            type(None): self._none,
+            _NullArray: self._none_array,
+            list: self._array,
+            tuple: self._array,
+            dict: self._map if resp3 else self._map_as_array,
+            SetReply: self._aggregate(b"~") if resp3 else self._array,
+            Push: self._aggregate(b">") if resp3 else self._array,
+            Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
+            BigNumber: self._big if resp3 else self._big_as_bulk,
+            ReplyError: self._error,
+            _NoReply: lambda _value: b"",
+        }
+
+    def encode(self, value) -> bytes:
+        return self._by_type[type(value)](value)
+
+    def encode_into(self, value, out: list[bytes]) -> None:
+        """Append the encoding of ``value`` to ``out`` (arrays without joining twice)."""
+        out.append(self._by_type[type(value)](value))
+
+    # --- scalars
+    @staticmethod
+    def _simple(value: str) -> bytes:
+        return _OK if value == "OK" else b"+%s\r\n" % value.encode("utf-8", "surrogateescape")
+
+    @staticmethod
+    def _error(error: ReplyError) -> bytes:
+        # A newline inside an error would break the protocol; Redis turns them into spaces.
+        text = error.message.replace("\r", " ").replace("\n", " ")
+        return b"-%s\r\n" % text.encode("utf-8", "surrogateescape")
+
+    @staticmethod
+    def _int(value: int) -> bytes:
+        if -1 <= value <= 1023:
+            return _SMALL_INTS[value + 1]
+        return b":%d\r\n" % value
+
+    @staticmethod
+    def _bool(value: bool) -> bytes:
+        return b"#t\r\n" if value else b"#f\r\n"
+
+    @staticmethod
+    def _bool_as_int(value: bool) -> bytes:
+        return b":1\r\n" if value else b":0\r\n"
+
+    @staticmethod
+    def _double(value: float) -> bytes:
+        return b",%s\r\n" % format_double(value)
+
+    @staticmethod
+    def _double_as_bulk(value: float) -> bytes:
+        return _bulk(format_double(value))
+
+    def _none(self, _value) -> bytes:
+        return self._null
+
+    def _none_array(self, _value) -> bytes:
+        return self._null_array
+
+    @staticmethod
+    def _verbatim(value: str) -> bytes:
+        data = value.encode("utf-8", "surrogateescape")
+        return b"=%d\r\ntxt:%s\r\n" % (len(data) + 4, data)
+
+    @staticmethod
+    def _verbatim_as_bulk(value: str) -> bytes:
+        return _bulk(value.encode("utf-8", "surrogateescape"))
+
+    @staticmethod
+    def _big(value: int) -> bytes:
+        return b"(%d\r\n" % value
+
+    @staticmethod
+    def _big_as_bulk(value: int) -> bytes:
+        return _bulk(b"%d" % value)
+
+    # --- aggregates
+    def _array(self, items) -> bytes:
+        by_type = self._by_type
+        return b"*%d\r\n" % len(items) + b"".join([by_type[type(item)](item) for item in items])
+
+    def _aggregate(self, marker: bytes):
+        def encode(items) -> bytes:
+            by_type = self._by_type
+            return b"%s%d\r\n" % (marker, len(items)) + b"".join([by_type[type(i)](i) for i in items])
+
+        return encode
+
+    def _map(self, mapping: dict) -> bytes:
+        by_type = self._by_type
+        parts = [b"%%%d\r\n" % len(mapping)]
+        for key, value in mapping.items():
+            parts.append(by_type[type(key)](key))
+            parts.append(by_type[type(value)](value))
+        return b"".join(parts)
+
+    def _map_as_array(self, mapping: dict) -> bytes:
+        by_type = self._by_type
+        parts = [b"*%d\r\n" % (2 * len(mapping))]
+        for key, value in mapping.items():
+            parts.append(by_type[type(key)](key))
+            parts.append(by_type[type(value)](value))
+        return b"".join(parts)
+
+
+ENCODERS = {2: Encoder(2), 3: Encoder(3)}
+
+
+def encode_reply(value, protocol: int = 2) -> bytes:
+    """Encode one reply value for RESP2 or RESP3."""
+    return ENCODERS[protocol].encode(value)
+
+
+def encode_command(args: list[bytes]) -> bytes:
+    """Encode a command as an array of bulk strings, as clients (and masters) send it."""
+    return b"*%d\r\n" % len(args) + b"".join([b"$%d\r\n%s\r\n" % (len(a), a) for a in args])
+
+
+# --------------------------------------------------------------------------- reading replies
+
+
+class ReplyParser:
+    """Parses replies (RESP2 and RESP3) back into values: for replication and for tests.
+
+    ``parse(data)`` returns every complete reply; incomplete trailing bytes are kept.
+    Simple strings come back as `str`, errors as `ReplyError`, maps as `dict`.
+    """
+
+    def __init__(self):
+        self._buffer = b""
+
+    def parse(self, data: bytes) -> list:
+        self._buffer += data
+        values = []
+        pos = 0
+        while pos < len(self._buffer):
+            try:
+                value, pos_after = self._value(self._buffer, pos)
+            except IndexError:  # the rest has not arrived yet
+                break
+            values.append(value)
+            pos = pos_after
+        self._buffer = self._buffer[pos:]
+        return values
+
+    def _line(self, data: bytes, pos: int) -> tuple[bytes, int]:
+        end = data.find(b"\r\n", pos)
+        if end == -1:
+            raise IndexError
+        return data[pos:end], end + 2
+
+    def _value(self, data: bytes, pos: int):
+        kind = data[pos : pos + 1]
+        if not kind:
+            raise IndexError
+        line, pos = self._line(data, pos + 1)
+        if kind == b"+":
+            return line.decode(), pos
+        if kind == b"-":
+            return ReplyError(line.decode("utf-8", "surrogateescape")), pos
+        if kind == b":":
+            return int(line), pos
+        if kind in (b"$", b"="):
+            size = int(line)
+            if size < 0:
+                return None, pos
+            if len(data) < pos + size + 2:
+                raise IndexError
+            body = data[pos : pos + size]
+            if kind == b"=":
+                return Verbatim(body[4:].decode()), pos + size + 2
+            return body, pos + size + 2
+        if kind == b"_":
+            return None, pos
+        if kind == b"#":
+            return line == b"t", pos
+        if kind == b",":
+            return float(line), pos
+        if kind == b"(":
+            return BigNumber(int(line)), pos
+        if kind in (b"*", b"~", b">"):
+            count = int(line)
+            if count < 0:
+                return NULL_ARRAY, pos
+            items = []
+            for _ in range(count):
+                item, pos = self._value(data, pos)
+                items.append(item)
+            wrap = {b"*": list, b"~": SetReply, b">": Push}[kind]
+            return wrap(items), pos
+        if kind == b"%":
+            mapping = {}
+            for _ in range(int(line)):
+                key, pos = self._value(data, pos)
+                value, pos = self._value(data, pos)
+                mapping[key if not isinstance(key, list) else tuple(key)] = value
+            return mapping, pos
+        raise ValueError("unknown RESP type byte %r" % kind)

@@ -1,0 +1,197 @@
+"""Sockets and threads: accept connections, read commands, write replies.
+
+A `Listener` (a ``socketserver.ThreadingTCPServer``) accepts connections on one address;
+there is one per ``bind`` address (IPv4 and IPv6). Each connection gets its own thread
+running `Connection.handle`, which loops:
+
+    read what the socket has -> parse every complete command -> execute each one
+    (app/dispatch.py) -> send all their replies in one write
+
+so a client that pipelines a thousand commands costs one read and one write, not a
+thousand. Reads are large and blocking; the thread holds no lock while it waits on its
+socket, so a slow or silent client only ever delays itself.
+"""
+
+from __future__ import annotations
+
+import socket
+import socketserver
+import threading
+import time
+
+from app import log
+from app.client import Client
+from app.dispatch import execute
+from app.protocol import ENCODERS, RequestParser
+from app.state import ServerState
+
+READ_SIZE = 64 * 1024
+
+
+class Connection(socketserver.BaseRequestHandler):
+    """One client connection, from accept to close, on its own thread."""
+
+    server: Listener
+
+    def setup(self) -> None:
+        sock: socket.socket = self.request
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # replies go out at once
+        state = self.server.state
+        keepalive = state.config["tcp-keepalive"]
+        if keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        peer, local = sock.getpeername(), sock.getsockname()
+        self.client = Client(
+            state,
+            state.new_client_id(),
+            _address(peer),
+            _address(local),
+            sock.fileno(),
+            close=lambda: _shutdown_socket(sock),
+        )
+        with state.keyspace.lock:
+            state.connections_received += 1
+            self.accepted = len(state.clients) < state.config["maxclients"]
+            if self.accepted:
+                state.clients[self.client.id] = self.client
+            else:
+                state.rejected_connections += 1
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        if not self.accepted:
+            sock.sendall(b"-ERR max number of clients reached\r\n")
+            return
+        client = self.client
+        state = client.server
+        config = state.config
+        parser = RequestParser()
+        timeout = None
+        while not client.close_after_reply:
+            # The idle timeout may change at any time through CONFIG SET.
+            wanted = config["timeout"] or None
+            if wanted != timeout:
+                timeout = wanted
+                sock.settimeout(timeout)
+            try:
+                data = sock.recv(READ_SIZE)
+            except socket.timeout:
+                break  # idle for longer than `timeout` seconds
+            except OSError:
+                break
+            if not data:
+                break
+            state.net_input_bytes += len(data)
+            client.last_interaction = time.monotonic()
+            parser.max_bulk_len = config["proto-max-bulk-len"]
+            commands, error = parser.parse(data)
+            client.query_buffer = parser.pending
+            out = []
+            for argv in commands:
+                reply = execute(client, argv)
+                out.append(ENCODERS[client.protocol].encode(reply))
+                if client.close_after_reply:
+                    break
+            if error is not None and not client.close_after_reply:
+                log.verbose(f"Protocol error ({error}) from client id={client.id} addr={client.addr}")
+                out.append(ENCODERS[client.protocol].encode(error.reply))
+                client.close_after_reply = True
+            if out:
+                payload = b"".join(out)
+                state.net_output_bytes += len(payload)
+                try:
+                    sock.sendall(payload)
+                except OSError:
+                    break
+
+    def finish(self) -> None:
+        state = self.server.state
+        with state.keyspace.lock:
+            state.clients.pop(self.client.id, None)
+
+
+def _address(address: tuple) -> str:
+    host, port = address[0], address[1]
+    return f"{host}:{port}"
+
+
+def _shutdown_socket(sock: socket.socket) -> None:
+    """Wake the connection's thread out of recv(); it then closes the socket itself."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class Listener(socketserver.ThreadingTCPServer):
+    """Accepts connections on one address and starts a `Connection` thread for each."""
+
+    allow_reuse_address = True  # restart at once on a port left in TIME_WAIT
+    daemon_threads = True  # a client thread never keeps the process alive at exit
+    block_on_close = False  # SHUTDOWN does not wait for idle clients to hang up
+
+    def __init__(self, state: ServerState, host: str, port: int):
+        self.state = state
+        # Redis' tcp-backlog (511): socketserver's default of 5 refuses connections when
+        # fifty clients connect at once.
+        self.request_queue_size = state.config["tcp-backlog"]
+        self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        super().__init__((host, port), Connection, bind_and_activate=False)
+
+    def server_bind(self) -> None:
+        if self.address_family == socket.AF_INET6:
+            # Keep IPv6 apart, so that 127.0.0.1 and ::1 can both hold the same port.
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
+def open_listeners(state: ServerState) -> list[Listener]:
+    """Bind and listen on every ``bind`` address; ``-addr`` may fail quietly, as in Redis."""
+    port = state.config["port"]
+    listeners = []
+    for word in state.config["bind"].split():
+        optional = word.startswith("-")
+        host = word.lstrip("-")
+        host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
+        listener = Listener(state, host, port)
+        try:
+            listener.server_bind()
+            listener.server_activate()
+        except OSError as error:
+            listener.server_close()
+            if optional:
+                log.verbose(f"Skipping optional address {host}:{port}: {error.strerror}")
+                continue
+            for opened in listeners:
+                opened.server_close()
+            raise OSError(error.errno, f"Could not create server TCP listening socket {host}:{port}: {error.strerror}") from None
+        listeners.append(listener)
+    if not listeners:
+        raise OSError(f"Could not listen on any of: {state.config['bind']}")
+    return listeners
+
+
+def serve(state: ServerState, listeners: list[Listener]) -> None:
+    """Accept connections on every listener until SHUTDOWN, SIGTERM or SIGINT."""
+    for listener in listeners:
+        name = f"accept {listener.server_address[0]}"
+        threading.Thread(target=listener.serve_forever, name=name, daemon=True).start()
+    expiry = threading.Thread(
+        target=state.keyspace.run_active_expiry,
+        args=(state.shutdown_requested, lambda: 1 / state.config["hz"]),
+        name="active expiry",
+        daemon=True,
+    )
+    expiry.start()
+    # Waiting with a timeout keeps the main thread responsive to signals.
+    while not state.shutdown_requested.wait(0.5):
+        pass
+    for listener in listeners:
+        listener.shutdown()
+        listener.server_close()
+    with state.keyspace.lock:
+        clients = list(state.clients.values())
+    for client in clients:
+        client.close()
+    log.notice("Redis is now ready to exit, bye bye...")
+

@@ -1,0 +1,62 @@
+"""The state shared by every connection: what Redis keeps in its global ``server``."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import sys
+import threading
+import time
+
+from app.client import Client
+from app.config import Config
+from app.store.keyspace import Keyspace
+
+REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
+
+
+def new_replication_id() -> str:
+    """40 random hex characters, like Redis' run id and replication id."""
+    return secrets.token_hex(20)
+
+
+class ServerState:
+    """Configuration, keyspace, connected clients and statistics.
+
+    The client registry and the counters are guarded by the keyspace lock like
+    everything else that commands touch.
+    """
+
+    def __init__(self, config: Config, config_file: str = ""):
+        self.config = config
+        self.config_file = config_file
+        self.keyspace = Keyspace(config["databases"])
+        self.started = time.time()
+        self.run_id = new_replication_id()
+        self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
+        self.clients: dict[int, Client] = {}
+        self._client_ids = itertools.count(1)
+        self.shutdown_requested = threading.Event()
+        # Replication: a master until the replication work makes us a replica.
+        self.replication_id = new_replication_id()
+        self.replication_offset = 0
+        self.reset_stats()
+
+    def reset_stats(self) -> None:
+        """CONFIG RESETSTAT: zero the counters INFO reports."""
+        self.connections_received = 0
+        self.commands_processed = 0
+        self.rejected_connections = 0
+        self.net_input_bytes = 0
+        self.net_output_bytes = 0
+        self.keyspace.expired_keys = 0
+        self.keyspace.hits = 0
+        self.keyspace.misses = 0
+
+    @property
+    def role(self) -> str:
+        return "slave" if self.config["replicaof"] else "master"
+
+    def new_client_id(self) -> int:
+        return next(self._client_ids)

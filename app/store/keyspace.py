@@ -1,0 +1,308 @@
+"""The keyspace: numbered databases of typed values, their deadlines, and the one lock.
+
+Locking
+    Every connection has its own thread, and they all share this data. One lock guards
+    all of it (`Keyspace.lock`): a command runs from start to end holding it, so each
+    command is atomic, as in single-threaded Redis, and no data structure needs a lock of
+    its own. Python's GIL already lets only one thread run Python code at a time, so
+    finer locks would buy little speed and cost a great deal of reasoning. The lock is a
+    plain ``threading.Lock``, not re-entrant: code that runs under it must never try to
+    take it again. Commands that wait (BLPOP, XREAD BLOCK, WAIT) wait on a
+    ``threading.Condition`` built on this same lock, which releases it while they sleep.
+
+Values
+    A string is stored as ``bytes``, or as ``bytearray`` once APPEND or SETRANGE has
+    changed it in place (so repeated appends do not copy the whole value each time).
+    Other types are objects whose class names their Redis type.
+
+Expiry
+    Deadlines (Unix time in milliseconds) live in a map of their own, beside the data, as
+    in Redis. A key past its deadline is deleted when it is next looked up (lazy expiry)
+    and by `Keyspace.active_expire_cycle`, which a background thread runs ten times a
+    second: it samples keys that have deadlines at random and deletes the expired ones,
+    repeating while many of the sample had expired, so memory does not fill with keys
+    nobody reads again. Random sampling needs a list: `Database` keeps the keys with
+    deadlines in a list as well, removing by swapping with the last element.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+import time
+from typing import Callable
+
+WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+# Active expiry, as in Redis' activeExpireCycle: keys sampled per round, the share of
+# expired keys in a sample that makes another round worth it, and how long one cycle may
+# hold the lock in total (a quarter of the 100 ms period).
+EXPIRE_SAMPLE = 20
+EXPIRE_REPEAT_IF_STALE = 0.10
+EXPIRE_CYCLE_SECONDS = 0.025
+
+
+# SCAN cursors are (snapshot id) * SCAN_POSITIONS + (position in the snapshot).
+SCAN_POSITIONS = 2**32
+SCAN_SNAPSHOTS = 16  # snapshots kept per database for scans in progress
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def copy_value(value):
+    """An independent copy of a stored value, for COPY (immutable bytes can be shared)."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray):
+        return bytearray(value)
+    return value.copy()
+
+
+def type_name(value) -> str:
+    """The name TYPE reports for a stored value."""
+    if isinstance(value, (bytes, bytearray)):
+        return "string"
+    return value.TYPE_NAME
+
+
+class Database:
+    """One numbered database (SELECT n): keys to values, keys to deadlines."""
+
+    __slots__ = ("index", "keyspace", "data", "expires", "access", "_expiring", "_slot", "_scans")
+
+    def __init__(self, index: int, keyspace: Keyspace):
+        self.index = index
+        self.keyspace = keyspace
+        self.data: dict[bytes, object] = {}
+        self.expires: dict[bytes, int] = {}  # key -> deadline, Unix time in ms
+        self.access: dict[bytes, int] = {}  # key -> last access, Unix seconds (OBJECT IDLETIME)
+        self._expiring: list[bytes] = []  # the keys of `expires`, for random sampling
+        self._slot: dict[bytes, int] = {}  # key -> its index in `_expiring`
+        self._scans: dict[int, list[bytes]] = {}  # SCAN snapshots by id, oldest first
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    # --- lookups: every read goes through one of these, so expiry is never forgotten
+
+    def lookup(self, key: bytes, touch: bool = True):
+        """The value at ``key``, or None. Deletes the key if its deadline has passed.
+
+        ``touch`` records the access for OBJECT IDLETIME; commands that only inspect a
+        key (TYPE, EXISTS, TTL, OBJECT) pass False, as in Redis.
+        """
+        value = self.data.get(key)
+        if value is None:
+            return None
+        deadline = self.expires.get(key)
+        if deadline is not None and deadline <= now_ms():
+            self._expire(key)
+            return None
+        if touch:
+            self.access[key] = self.keyspace.clock
+        return value
+
+    def lookup_read(self, key: bytes):
+        """`lookup` for a read-only command: counts keyspace hits and misses (INFO stats)."""
+        value = self.lookup(key)
+        keyspace = self.keyspace
+        if value is None:
+            keyspace.misses += 1
+        else:
+            keyspace.hits += 1
+        return value
+
+    def exists(self, key: bytes) -> bool:
+        return self.lookup(key, touch=False) is not None
+
+    # --- changes: every write goes through one of these, so every change is counted
+
+    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
+        """Store ``value`` at ``key``; an overwrite forgets the old deadline unless ``keep_ttl``."""
+        self.data[key] = value
+        self.access[key] = self.keyspace.clock
+        if not keep_ttl and key in self.expires:
+            self._forget_deadline(key)
+        self.keyspace.dirty += 1
+
+    def delete(self, key: bytes) -> bool:
+        """Delete ``key``; True if it existed (and had not expired)."""
+        if self.lookup(key, touch=False) is None:
+            return False
+        del self.data[key]
+        del self.access[key]
+        if key in self.expires:
+            self._forget_deadline(key)
+        self.keyspace.dirty += 1
+        return True
+
+    def changed(self, key: bytes) -> None:
+        """Record a change made in place to the value at ``key`` (APPEND, SETRANGE)."""
+        self.keyspace.dirty += 1
+
+    def clear(self) -> int:
+        """Delete every key; return how many there were."""
+        count = len(self.data)
+        self.data = {}
+        self.expires = {}
+        self.access = {}
+        self._expiring = []
+        self._slot = {}
+        self.keyspace.dirty += count
+        return count
+
+    # --- deadlines
+
+    def deadline(self, key: bytes) -> int | None:
+        """The key's deadline in Unix ms, or None if it has none (the key must exist)."""
+        return self.expires.get(key)
+
+    def set_deadline(self, key: bytes, deadline_ms: int) -> None:
+        """Give an existing key a deadline; one in the past deletes the key at once."""
+        if deadline_ms <= now_ms():
+            self.delete(key)
+            return
+        if key not in self.expires:
+            self._slot[key] = len(self._expiring)
+            self._expiring.append(key)
+        self.expires[key] = deadline_ms
+        self.keyspace.dirty += 1
+
+    def persist(self, key: bytes) -> bool:
+        """Remove the key's deadline; True if it had one."""
+        if key not in self.expires:
+            return False
+        self._forget_deadline(key)
+        self.keyspace.dirty += 1
+        return True
+
+    def _forget_deadline(self, key: bytes) -> None:
+        del self.expires[key]
+        index = self._slot.pop(key)
+        last = self._expiring.pop()
+        if last != key:  # move the last key into the hole
+            self._expiring[index] = last
+            self._slot[last] = index
+
+    def _expire(self, key: bytes) -> None:
+        del self.data[key]
+        del self.access[key]
+        self._forget_deadline(key)
+        self.keyspace.expired_keys += 1
+        self.keyspace.dirty += 1
+
+    def expire_sample(self, now: int, sample: int) -> tuple[int, int]:
+        """Check up to ``sample`` random keys with deadlines; return (checked, expired)."""
+        keys = self._expiring
+        checked = min(sample, len(keys))
+        expired = 0
+        for _ in range(checked):
+            key = keys[random.randrange(len(keys))]
+            if self.expires[key] <= now:
+                self._expire(key)
+                expired += 1
+                if not keys:
+                    break
+        return checked, expired
+
+    # --- iteration
+
+    def random_key(self) -> bytes | None:
+        """A random live key, or None if the database is empty.
+
+        A dict offers no random access, so this lists the keys: O(N), where Redis is O(1).
+        A key found to have expired is deleted and another tried, as in Redis.
+        """
+        keys = list(self.data)
+        while keys:
+            index = random.randrange(len(keys))
+            key = keys[index]
+            if self.lookup(key, touch=False) is not None:
+                return key
+            keys[index] = keys[-1]
+            keys.pop()
+        return None
+
+
+    def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
+        """One step of SCAN: examine about ``count`` keys from ``cursor``; return the next
+        cursor (0 when done) and the live keys seen.
+
+        Redis walks its hash table in an order that survives rehashing. A Python dict
+        offers no such position, so the first call takes a snapshot of the key names
+        and the cursor encodes (snapshot id, position). Every key present for the whole
+        scan is in the snapshot and so returned exactly once; keys deleted meanwhile are
+        skipped. The few most recent snapshots are kept; a cursor whose snapshot was
+        dropped resumes at the same position in a fresh one.
+        """
+        snapshot_id, position = divmod(cursor, SCAN_POSITIONS)
+        keys = self._scans.get(snapshot_id) if cursor else None
+        if keys is None:
+            if not self.data:
+                return 0, []
+            keys = list(self.data)
+            snapshot_id = self.keyspace.new_scan_id()
+            self._scans[snapshot_id] = keys
+            while len(self._scans) > SCAN_SNAPSHOTS:
+                del self._scans[next(iter(self._scans))]
+        batch = keys[position : position + count]
+        position += len(batch)
+        found = [key for key in batch if self.lookup(key, touch=False) is not None]
+        if position >= len(keys):
+            self._scans.pop(snapshot_id, None)
+            return 0, found
+        return snapshot_id * SCAN_POSITIONS + position, found
+
+
+class Keyspace:
+    """All databases, the lock that guards them, and the counters INFO reports."""
+
+    def __init__(self, databases: int = 16):
+        self.lock = threading.Lock()
+        self.databases = [Database(i, self) for i in range(databases)]
+        self.dirty = 0  # changes since the last save (rdb_changes_since_last_save)
+        self.expired_keys = 0
+        self.hits = 0
+        self.misses = 0
+        self.active_expiry = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off, for tests
+        # A coarse clock for access times, ticked by the expiry thread, so that a
+        # lookup stores an int instead of asking the system for the time.
+        self.clock = int(time.time())
+        self._scan_ids = itertools.count(1)
+
+    def new_scan_id(self) -> int:
+        return next(self._scan_ids) % 2**31 or 1
+
+    def key_count(self) -> int:
+        return sum(len(db) for db in self.databases)
+
+    def flush_all(self) -> int:
+        return sum(db.clear() for db in self.databases)
+
+    def active_expire_cycle(self) -> int:
+        """Delete expired keys found by sampling; return how many. Takes the lock itself.
+
+        The lock is released between rounds so clients never wait long behind it.
+        """
+        started = time.monotonic()
+        total = 0
+        for db in self.databases:
+            while True:
+                with self.lock:
+                    checked, expired = db.expire_sample(now_ms(), EXPIRE_SAMPLE)
+                total += expired
+                if checked == 0 or expired <= checked * EXPIRE_REPEAT_IF_STALE:
+                    break
+                if time.monotonic() - started > EXPIRE_CYCLE_SECONDS:
+                    return total
+        return total
+
+    def run_active_expiry(self, stop: threading.Event, period: Callable[[], float]) -> None:
+        """Body of the background expiry thread: a cycle every ``period()`` seconds (1/hz)."""
+        while not stop.wait(period()):
+            self.clock = int(time.time())
+            if self.active_expiry:
+                self.active_expire_cycle()
