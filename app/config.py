@@ -133,8 +133,9 @@ class Parameter:
     default: str
     parse: Callable[[str], Any] = _text
     format: Callable[[Any], str] = str
-    mutable: bool = True  # CONFIG SET may change it while the server runs
+    mutable: bool = True  # False: Redis itself refuses CONFIG SET ("immutable config")
     protected: bool = False  # refused by CONFIG SET unless enable-protected-configs
+    restart: bool = False  # Redis applies it live, we only at start-up (listening sockets)
     aliases: tuple[str, ...] = ()
 
 
@@ -143,9 +144,9 @@ def _bool_parameter(name: str, default: str, **kwargs) -> Parameter:
 
 
 PARAMETERS = [
-    # Network. Changing where we listen needs a restart here (Redis rebinds live).
-    Parameter("port", "6379", _integer(0, 65535), mutable=False),
-    Parameter("bind", "127.0.0.1 -::1", mutable=False),
+    # Network. Redis rebinds when these change; here they need a restart.
+    Parameter("port", "6379", _integer(0, 65535), restart=True),
+    Parameter("bind", "127.0.0.1 -::1", restart=True),
     Parameter("tcp-backlog", "511", _integer(0, INT_MAX), mutable=False),
     Parameter("timeout", "0", _integer(0, INT_MAX)),
     Parameter("tcp-keepalive", "300", _integer(0, INT_MAX)),

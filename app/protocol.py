@@ -461,18 +461,23 @@ class ReplyParser:
         self._buffer = b""
 
     def parse(self, data: bytes) -> list:
+        """Every reply completed by ``data``, as values."""
+        return [value for value, _raw in self.parse_raw(data)]
+
+    def parse_raw(self, data: bytes) -> list[tuple[object, bytes]]:
+        """Every reply completed by ``data``, as (value, the exact bytes it came in)."""
         self._buffer += data
-        values = []
+        replies = []
         pos = 0
         while pos < len(self._buffer):
             try:
-                value, pos_after = self._value(self._buffer, pos)
+                value, end = self._value(self._buffer, pos)
             except IndexError:  # the rest has not arrived yet
                 break
-            values.append(value)
-            pos = pos_after
+            replies.append((value, self._buffer[pos:end]))
+            pos = end
         self._buffer = self._buffer[pos:]
-        return values
+        return replies
 
     def _line(self, data: bytes, pos: int) -> tuple[bytes, int]:
         end = data.find(b"\r\n", pos)

@@ -192,6 +192,8 @@ def config_set(client, *args: bytes):
             changes[parameter.name] = parameter.parse(text(value))
         except ConfigError as error:
             raise failed(str(error)) from None
+        if parameter.restart and changes[parameter.name] != config[parameter.name]:
+            raise failed(f"{parameter.name} can only be changed by restarting the server")
     config.values.update(changes)
     if "loglevel" in changes:
         log.configure(config["loglevel"], "")
@@ -475,7 +477,7 @@ def debug(client, subcommand: bytes, *args: bytes):
     if name == b"SET-ACTIVE-EXPIRE" and len(args) == 1:
         client.server.keyspace.active_expiry = args[0] != b"0"
         return "OK"
-    raise ReplyError(f"ERR Unknown subcommand or wrong number of arguments for '{text(subcommand)}'. Try DEBUG HELP.")
+    raise ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(subcommand)}'. Try DEBUG HELP.")
 
 
 @_server("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", since="1.0.0",

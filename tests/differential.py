@@ -1,0 +1,58 @@
+"""The differential harness: run the same commands against our server and a real Redis.
+
+A *script* is text, one command per line, written as you would type it in redis-cli
+(double quotes and escapes such as "\\x00" work). Each script runs on a fresh connection
+after FLUSHALL, on both servers, once in RESP2 and once in RESP3, and every reply must be
+byte for byte the same. A line may start with a marker when exact bytes cannot match:
+
+    ~ CMD ...   compare only the reply's type (TIME, CLIENT ID, TTL of a fresh key...)
+    ? CMD ...   run it on both but compare nothing (set-up whose reply is not the point)
+
+Lines starting with # are comments. Later features add their scripts next to the
+existing ones (tests/test_differential_*.py).
+"""
+
+from __future__ import annotations
+
+from app.protocol import split_inline
+from tests.helpers import RawConnection
+
+
+def parse_script(script: str) -> list[tuple[str, list[bytes], str]]:
+    """Lines -> (mode, argv, the line itself); mode is "exact", "type" or "ignore"."""
+    steps = []
+    for line in script.strip().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        mode = "exact"
+        if line[:2] == "~ ":
+            mode, line = "type", line[2:]
+        elif line[:2] == "? ":
+            mode, line = "ignore", line[2:]
+        argv = split_inline(line.encode("utf-8", "surrogateescape"))
+        assert argv, f"unparsable line: {line!r}"
+        steps.append((mode, argv, line))
+    return steps
+
+
+def run_script(port: int, steps, protocol: int) -> list[bytes]:
+    with RawConnection(port, protocol) as connection:
+        connection.call("FLUSHALL")
+        connection.call("SELECT", "0")
+        return [connection.call(*argv) for _mode, argv, _line in steps]
+
+
+def compare(ours_port: int, reference_port: int, script: str) -> None:
+    """Run ``script`` on both servers in RESP2 and RESP3; fail with every difference."""
+    steps = parse_script(script)
+    problems = []
+    for protocol in (2, 3):
+        mine = run_script(ours_port, steps, protocol)
+        theirs = run_script(reference_port, steps, protocol)
+        for (mode, _argv, line), got, want in zip(steps, mine, theirs):
+            if mode == "exact" and got != want:
+                problems.append(f"RESP{protocol} {line}\n   ours:  {got!r}\n   redis: {want!r}")
+            elif mode == "type" and got[:1] != want[:1]:
+                problems.append(f"RESP{protocol} {line} (type only)\n   ours:  {got!r}\n   redis: {want!r}")
+    assert not problems, "replies differ from Redis:\n" + "\n".join(problems)

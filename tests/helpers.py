@@ -1,0 +1,143 @@
+"""Start servers as subprocesses on free ports, and talk to them in raw RESP."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.protocol import ReplyParser, encode_command  # noqa: E402
+
+START_TIMEOUT = 10.0
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now (never 6379/6380: those belong to the tester)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: float = START_TIMEOUT) -> float:
+    """Wait until something accepts on ``port``; return how long it took."""
+    started = time.monotonic()
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return time.monotonic() - started
+        except OSError:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"server exited with {process.returncode}") from None
+            if time.monotonic() - started > timeout:
+                raise TimeoutError(f"nothing listening on {port} after {timeout}s") from None
+            time.sleep(0.01)
+
+
+class ServerProcess:
+    """A server running as a child process, stopped by `stop` (or as a context manager)."""
+
+    def __init__(self, argv: list[str], port: int, cwd: str | None = None):
+        self.port = port
+        self.argv = argv
+        self.process = subprocess.Popen(
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        self.startup_seconds = wait_for_port(port, self.process)
+
+    def raw(self, protocol: int = 2) -> RawConnection:
+        return RawConnection(self.port, protocol)
+
+    def stop(self) -> str:
+        """Terminate the server and return what it printed."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.stdout.read().decode(errors="replace")
+
+    def __enter__(self) -> ServerProcess:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+
+def start_ours(*args: str, port: int | None = None, cwd: str | None = None) -> ServerProcess:
+    port = port or free_port()
+    return ServerProcess([str(ROOT / "your_program.sh"), "--port", str(port), *args], port, cwd)
+
+
+def redis_server_path() -> str | None:
+    return shutil.which("redis-server")
+
+
+def start_reference(*args: str, cwd: str) -> ServerProcess:
+    """A real redis-server with persistence off, for differential tests."""
+    port = free_port()
+    argv = [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", cwd, *args]
+    return ServerProcess(argv, port, cwd)
+
+
+class RawConnection:
+    """A plain socket speaking RESP, for tests that care about exact bytes."""
+
+    def __init__(self, port: int, protocol: int = 2, timeout: float = 10.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.parser = ReplyParser()
+        self.pending: list[tuple[object, bytes]] = []
+        if protocol == 3:
+            self.call(b"HELLO", b"3")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_command(self, *args) -> None:
+        self.send(encode_command([a if isinstance(a, bytes) else str(a).encode() for a in args]))
+
+    def read_raw(self) -> bytes:
+        """The exact bytes of the next reply."""
+        return self._next()[1]
+
+    def read(self):
+        """The next reply as a value."""
+        return self._next()[0]
+
+    def _next(self) -> tuple[object, bytes]:
+        while not self.pending:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("server closed the connection")
+            self.pending.extend(self.parser.parse_raw(data))
+        return self.pending.pop(0)
+
+    def call(self, *args) -> bytes:
+        self.send_command(*args)
+        return self.read_raw()
+
+    def read_until_closed(self) -> bytes:
+        chunks = []
+        while True:
+            data = self.sock.recv(65536)
+            if not data:
+                return b"".join(chunks)
+            chunks.append(data)
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> RawConnection:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.close()
+

@@ -1,0 +1,183 @@
+"""Connection and server commands compared byte for byte with a real Redis."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.differential import compare
+
+SCRIPTS = {
+    "ping_echo": """
+        PING
+        PING hello
+        PING a b
+        ECHO "hello world"
+        ECHO ""
+        ECHO
+        ECHO a b
+    """,
+    "select": """
+        SELECT 1
+        SET k v
+        SELECT 0
+        GET k
+        SELECT 16
+        SELECT -1
+        SELECT x
+        SELECT 1
+        GET k
+    """,
+    "unknown_and_arity": """
+        FOO
+        FOO a b c
+        foo "a b" c
+        GET
+        GET a b
+        CONFIG
+        CONFIG FOO
+        CLIENT
+        CLIENT foo bar
+        OBJECT nosuch
+        COMMAND FOO
+    """,
+    "hello": """
+        HELLO 4
+        HELLO x
+        HELLO 2 foo
+        HELLO 2 AUTH default
+        HELLO 2 SETNAME "a b"
+        ~ HELLO 2 SETNAME ok
+        CLIENT GETNAME
+    """,
+    "auth_without_password": """
+        AUTH pw
+        AUTH a b
+        AUTH a b c
+        AUTH default anything
+    """,
+    "client": """
+        CLIENT SETNAME "a b"
+        CLIENT SETNAME ""
+        CLIENT GETNAME
+        CLIENT SETNAME myname
+        CLIENT GETNAME
+        ~ CLIENT ID
+        CLIENT NO-EVICT maybe
+        CLIENT NO-EVICT on
+        CLIENT NO-EVICT OFF
+        CLIENT REPLY maybe
+        CLIENT KILL 1.2.3.4:5
+        CLIENT KILL ID 999999
+        CLIENT KILL ID x
+        CLIENT KILL ID 0
+        CLIENT KILL foo bar
+        CLIENT KILL SKIPME maybe
+        CLIENT KILL ADDR 1.2.3.4:5
+        CLIENT KILL TYPE foo
+        CLIENT KILL TYPE normal SKIPME yes ID 999999
+        CLIENT LIST TYPE foo
+        CLIENT LIST ID x
+        CLIENT LIST ID 999999
+        CLIENT LIST foo
+        ~ CLIENT LIST
+        ~ CLIENT INFO
+    """,
+    "config": """
+        ~ CONFIG GET DIR x
+        CONFIG GET nosuch
+        CONFIG GET maxclients
+        CONFIG GET slaveof
+        CONFIG GET replicaof
+        CONFIG GET timeout
+        CONFIG GET proto-max-bulk-len
+        CONFIG GET appendonly
+        CONFIG GET appendfsync
+        CONFIG GET appendfilename
+        CONFIG GET appenddirname
+        CONFIG GET dbfilename
+        CONFIG GET requirepass
+        CONFIG GET databases
+        CONFIG GET hz
+        CONFIG GET maxmemory
+        CONFIG GET maxmemory-policy
+        CONFIG SET nosuch 1
+        CONFIG SET port abc
+        CONFIG SET maxclients 0
+        CONFIG SET timeout -1
+        CONFIG SET appendfsync sometimes
+        CONFIG SET databases 4
+        CONFIG SET timeout 0 timeout 1
+        CONFIG SET appendonly maybe
+        CONFIG SET proto-max-bulk-len 1k
+        CONFIG SET dir /nonexistent
+        CONFIG SET dbfilename a
+        CONFIG SET hz 20
+        CONFIG GET hz
+        CONFIG SET hz 10
+        CONFIG SET maxmemory 1gb
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory 0
+        CONFIG SET save "3600 1 300 100"
+        CONFIG GET save
+        CONFIG SET save ""
+        CONFIG GET save
+        CONFIG SET timeout 5 maxclients 100
+        CONFIG GET timeout
+        CONFIG SET timeout 0 maxclients 10000
+        CONFIG SET a 1 b
+        CONFIG SET
+        CONFIG SET timeout
+        CONFIG GET
+        CONFIG RESETSTAT
+        CONFIG RESETSTAT x
+    """,
+    "keyspace_wide": """
+        SET a 1
+        SET b 2
+        DBSIZE
+        DBSIZE x
+        FLUSHDB foo
+        FLUSHDB ASYNC x
+        FLUSHDB SYNC
+        DBSIZE
+        SET a 1
+        SELECT 1
+        SET c 3
+        FLUSHALL ASYNC
+        DBSIZE
+        SELECT 0
+        DBSIZE
+        FLUSHALL x
+        ~ TIME
+        TIME x
+    """,
+    "debug_and_shutdown_errors": """
+        DEBUG SLEEP 0
+        DEBUG foo
+        SHUTDOWN foo
+        SHUTDOWN ABORT
+        SHUTDOWN NOSAVE SAVE
+        SHUTDOWN ABORT NOW
+    """,
+    "info": """
+        INFO foo
+        INFO keyspace
+        SET a 1
+        ~ INFO keyspace
+        ~ INFO
+    """,
+    "command_introspection": """
+        COMMAND INFO get set mset copy rename lcs del exists ttl object|encoding client|list config|get
+        COMMAND INFO nosuch
+        COMMAND DOCS nosuch
+        COMMAND COUNT x
+        COMMAND LIST foo
+        COMMAND LIST FILTERBY foo
+        COMMAND LIST FILTERBY MODULE nosuch
+    """,
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_matches_redis(server, reference, name):
+    compare(server.port, reference.port, SCRIPTS[name])
