@@ -71,9 +71,11 @@ class ServerProcess:
         self.stop()
 
 
-def start_ours(*args: str, port: int | None = None, cwd: str | None = None) -> ServerProcess:
+def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None) -> ServerProcess:
+    """Our server on a free port; a config file, like redis-server's, comes first."""
     port = port or free_port()
-    return ServerProcess([str(ROOT / "your_program.sh"), "--port", str(port), *args], port, cwd)
+    leading = [config_file] if config_file else []
+    return ServerProcess([str(ROOT / "your_program.sh"), *leading, "--port", str(port), *args], port, cwd)
 
 
 def redis_server_path() -> str | None:
