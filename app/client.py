@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Callable
 
+from app.protocol import NO_REPLY
+
 if TYPE_CHECKING:
     from app.state import ServerState
 
@@ -37,9 +39,9 @@ class Client:
         self.query_buffer = 0  # bytes received but not yet parsed, for CLIENT LIST
         self.no_evict = False
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
-        self.reply_off = False
-        self.skip_reply = False  # silence the reply to the command running now
-        self.skip_next_reply = False  # silence the reply to the command after this one
+        self.reply_mode = b"ON"
+        self.replies_muted = False  # checked for every command, so one flag for all modes
+        self._skip_countdown = 0
         self.close_after_reply = False  # QUIT, or CLIENT KILL of ourselves
 
     def reset(self) -> None:
@@ -49,7 +51,22 @@ class Client:
         self.name = b""
         self.authenticated = not self.server.config["requirepass"]
         self.no_evict = False
-        self.reply_off = self.skip_next_reply = False
+        self.set_reply_mode(b"ON")
+
+    def set_reply_mode(self, mode: bytes) -> None:
+        """CLIENT REPLY ON, OFF or SKIP (the reply to the next command only)."""
+        self.reply_mode = mode
+        # SKIP mutes the reply of CLIENT REPLY SKIP itself and of the command after it.
+        self._skip_countdown = 2 if mode == b"SKIP" else 0
+        self.replies_muted = mode != b"ON"
+
+    def mute(self, reply):
+        """The reply to send while muted: nothing, until OFF is lifted or SKIP is spent."""
+        if self.reply_mode == b"SKIP":
+            self._skip_countdown -= 1
+            if self._skip_countdown == 0:
+                self.set_reply_mode(b"ON")
+        return NO_REPLY
 
     def flags(self) -> str:
         """The ``flags=`` field of CLIENT LIST: N for a plain client."""

@@ -9,7 +9,8 @@ command, from the declarations in the command table, before calling the handler:
    flagged ``no_auth``;
 4. run the handler holding the keyspace lock, turning a raised `ReplyError` into the
    reply;
-5. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP.
+5. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
+   (`Client.mute`).
 
 Later features hook in here, in the same generic way: MULTI queues instead of running,
 subscribed mode and replica read-only mode refuse by flag, and writes are propagated to
@@ -21,7 +22,7 @@ from __future__ import annotations
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.registry import Command
-from app.protocol import NO_REPLY, ReplyError
+from app.protocol import ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
 
@@ -78,10 +79,6 @@ def execute(client: Client, argv: list[bytes]):
                 reply = entry.handler(client, *argv[start:])
             except ReplyError as error:
                 reply = error
-    if client.skip_reply or client.reply_off:
-        client.skip_reply = False
-        reply = NO_REPLY
-    if client.skip_next_reply:
-        client.skip_next_reply = False
-        client.skip_reply = True
+    if client.replies_muted:  # CLIENT REPLY OFF or SKIP
+        reply = client.mute(reply)
     return reply

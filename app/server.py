@@ -175,7 +175,8 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
     """Accept connections on every listener until SHUTDOWN, SIGTERM or SIGINT."""
     for listener in listeners:
         name = f"accept {listener.server_address[0]}"
-        threading.Thread(target=listener.serve_forever, name=name, daemon=True).start()
+        # The poll interval bounds how long SHUTDOWN waits for the accept loop to stop.
+        threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
     expiry = threading.Thread(
         target=state.keyspace.run_active_expiry,
         args=(state.shutdown_requested, lambda: 1 / state.config["hz"]),
@@ -184,7 +185,7 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
     )
     expiry.start()
     # Waiting with a timeout keeps the main thread responsive to signals.
-    while not state.shutdown_requested.wait(0.5):
+    while not state.shutdown_requested.wait(0.1):
         pass
     for listener in listeners:
         listener.shutdown()

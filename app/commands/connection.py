@@ -284,17 +284,12 @@ def client_no_evict(client, mode: bytes):
          summary="Instructs the server whether to reply to commands.")
 def client_reply(client, mode: bytes):
     mode = mode.upper()
-    if mode == b"ON":
-        client.reply_off = client.skip_next_reply = False
-        return "OK"
-    if mode == b"OFF":
-        client.reply_off = True
-        return NO_REPLY
-    if mode == b"SKIP":
-        if not client.reply_off:
-            client.skip_next_reply = True
-        return NO_REPLY
-    raise ReplyError(SYNTAX_ERROR)
+    if mode not in (b"ON", b"OFF", b"SKIP"):
+        raise ReplyError(SYNTAX_ERROR)
+    if mode == b"SKIP" and client.reply_mode == b"OFF":
+        return NO_REPLY  # already silent
+    client.set_reply_mode(mode)
+    return "OK"  # muted by the dispatcher unless the mode is ON
 
 
 @_client("help", arity=2, flags="loading stale", since="5.0.0", summary="Returns helpful text about the different subcommands.")

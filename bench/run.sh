@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/run.sh [tests] [requests]
+#
+# Throughput of our server next to a real redis-server, measured in the same run by
+# ../shared/tools/bench_redis.sh (redis-benchmark, -c 50 and -c 50 -P 16, median of
+# ROUNDS rounds). Prints requests/sec for both and the ratio ours/redis. Also prints how
+# long our server takes from exec to accepting connections.
+#
+#   tests     redis-benchmark -t list, default "set,get"
+#   requests  per run, default 100000
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+bench=${BENCH_REDIS:-$here/../shared/tools/bench_redis.sh}
+tests=${1:-set,get}
+requests=${2:-100000}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+ours_port=$(free_port)
+redis_port=$(free_port)
+cleanup() { kill "$ours_pid" "$redis_pid" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+started=$(date +%s.%N)
+(cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
+ours_pid=$!
+until (exec 3<>"/dev/tcp/127.0.0.1/$ours_port") 2>/dev/null; do sleep 0.01; done
+ready=$(date +%s.%N)
+echo "our server accepted connections $(python3 -c "print(round($ready - $started, 3))") s after exec"
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning &
+redis_pid=$!
+until (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; do sleep 0.01; done
+
+echo "A = ours (python $(python3 -c 'import platform; print(platform.python_version())')), B = $(redis-server --version | cut -d' ' -f1-3)"
+bash "$bench" "$ours_port" "$redis_port" "$tests" "$requests"
