@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from app.client import Client
 from app.commands import COMMANDS
+from app.commands.arguments import c_string
 from app.commands.registry import Command
 from app.protocol import ReplyError
 
@@ -33,12 +34,12 @@ def _quoted_args(args: list[bytes]) -> str:
     for arg in args:
         if len(out) >= 128:
             break
-        out += b"'%s' " % arg[: 128 - len(out)]
+        out += b"'%s' " % c_string(arg)[: 128 - len(out)]
     return out.decode("utf-8", "surrogateescape")
 
 
 def _text(arg: bytes) -> str:
-    return arg[:128].decode("utf-8", "surrogateescape")
+    return c_string(arg)[:128].decode("utf-8", "surrogateescape")
 
 
 def lookup(argv: list[bytes]) -> tuple[Command | ReplyError, int]:
@@ -52,7 +53,7 @@ def lookup(argv: list[bytes]) -> tuple[Command | ReplyError, int]:
         sub = entry.subcommands.get(argv[1].lower())
         if sub is None:
             return ReplyError(
-                f"ERR unknown subcommand '{_text(argv[1])}'. Try {argv[0].decode('utf-8', 'surrogateescape').upper()} HELP."
+                f"ERR unknown subcommand '{_text(argv[1])}'. Try {_text(argv[0]).upper()} HELP."
             ), 0
         entry, start = sub, 2
     else:

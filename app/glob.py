@@ -8,12 +8,19 @@ each match a fixed number of bytes; the first segment must match at the start, t
 at the end, and each middle one at its leftmost place, which is both correct and
 linear in practice (Redis' own matcher gets the same bound by never retrying an earlier
 star once a later one failed).
+
+Redis 7.0's ``stringmatchlen`` has quirks that are kept: a non-empty pattern never
+matches the empty string (not even ``*``), an escape inside brackets ignores ``nocase``,
+and a pattern with more than 1000 nested stars matches nothing.
 """
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+
+# Redis 7.0.15 stops recursing (and reports no match) past this many nested stars.
+_MAX_NESTING = 1000
 
 
 def _signed(byte: int) -> int:
@@ -29,7 +36,7 @@ def _bracket(pattern: bytes, i: int, nocase: bool) -> tuple[set[int], int]:
         i += 1
     members: set[int] = set()
     while True:
-        if i < n and pattern[i] == 92 and n - i >= 2:  # '\x': x itself
+        if i < n and pattern[i] == 92 and n - i >= 2:  # '\x': x itself, even with nocase
             i += 1
             members.add(pattern[i])
         elif i < n and pattern[i] == 93:  # ']'
@@ -49,9 +56,9 @@ def _bracket(pattern: bytes, i: int, nocase: bool) -> tuple[set[int], int]:
             i += 2
         else:
             members.add(pattern[i])
+            if nocase:
+                members |= {_lower(pattern[i]), _upper(pattern[i])}
         i += 1
-    if nocase:
-        members |= {_lower(b) for b in members} | {_upper(b) for b in members}
     if negate:
         members = set(range(256)) - members
     return members, i
@@ -82,7 +89,8 @@ def _literal(byte: int, nocase: bool) -> bytes:
 class GlobPattern:
     """A compiled glob pattern; ``match(data)`` tells whether the whole of ``data`` matches."""
 
-    __slots__ = ("match_all", "_exact", "_head", "_tail", "_middles", "_min_len")
+    __slots__ = ("match_all", "_empty", "_only_stars", "_too_nested", "_exact", "_head", "_tail", "_middles",
+                 "_min_len")
 
     def __init__(self, pattern: bytes, nocase: bool = False):
         segments: list[list[bytes]] = [[]]
@@ -106,7 +114,15 @@ class GlobPattern:
             else:
                 segments[-1].append(_literal(c, nocase))
             i += 1
-        self.match_all = len(segments) == 2 and not segments[0] and not segments[1]
+        # KEYS and SCAN skip matching for exactly "*" (so they list even the empty key);
+        # `match` itself follows stringmatchlen, where "**" does not match b"".
+        self.match_all = pattern == b"*"
+        self._empty = not pattern
+        self._only_stars = len(segments) > 1 and not any(segments)
+        # Every star but a final one recurses in Redis' matcher, which gives up (no match)
+        # beyond _MAX_NESTING levels.
+        recursing_stars = len(segments) - 1 - (not segments[-1])
+        self._too_nested = recursing_stars > _MAX_NESTING
         compiled = [(re.compile(b"".join(seg), re.DOTALL), len(seg)) for seg in segments]
         self._exact = compiled[0][0] if len(segments) == 1 else None
         self._head, self._tail = compiled[0], compiled[-1]
@@ -114,8 +130,14 @@ class GlobPattern:
         self._min_len = sum(size for _, size in compiled)
 
     def match(self, data: bytes) -> bool:
-        if self.match_all:
+        if not data:
+            # Redis' loop stops when the string runs out, so only the empty pattern is left
+            # with nothing to match.
+            return self._empty
+        if self._only_stars:
             return True
+        if self._too_nested:
+            return False
         if self._exact is not None:
             return self._exact.fullmatch(data) is not None
         if len(data) < self._min_len:

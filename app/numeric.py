@@ -86,16 +86,16 @@ def parse_long_double(data: bytes) -> Fraction | float | None:
     if match and (match[2] or match[3]):
         sign, whole, fraction, exponent = match.groups()
         fraction = fraction or b""
-        mantissa = int(whole + fraction or b"0")
-        if mantissa == 0:
+        digits = (whole + fraction).lstrip(b"0")
+        if not digits:
             return Fraction(0)
-        power = int(exponent or b"0") - len(fraction)
-        magnitude = len(str(mantissa)) + power  # |value| < 10**magnitude
+        power = _exponent(exponent) - len(fraction)
+        magnitude = len(digits) + power  # |value| < 10**magnitude
         if magnitude > 4934:
             return None  # overflow: strtold says ERANGE and HUGE_VAL
         if magnitude < -4952:
             return None  # underflow to zero: ERANGE
-        exact = Fraction(mantissa) * Fraction(10) ** power
+        exact = Fraction(_digits_to_int(digits)) * Fraction(10) ** power
         return _in_range(round_long_double(-exact if sign == b"-" else exact))
     match = _HEXADECIMAL.fullmatch(data)
     if match and (match[2] or match[3]):
@@ -104,7 +104,7 @@ def parse_long_double(data: bytes) -> Fraction | float | None:
         mantissa = int(whole + fraction or b"0", 16)
         if mantissa == 0:
             return Fraction(0)
-        power = int(exponent or b"0") - 4 * len(fraction)
+        power = _exponent(exponent) - 4 * len(fraction)
         if power > 20000:
             return None
         if power < -40000:
@@ -115,6 +115,38 @@ def parse_long_double(data: bytes) -> Fraction | float | None:
     if match:
         return -INF if match[1] == b"-" else INF
     return None
+
+
+def _exponent(text: bytes | None) -> int:
+    """The exponent of a float literal. Thousands of digits are allowed, but past nine
+    the value is far out of range whatever the mantissa, so it is clamped."""
+    if not text:
+        return 0
+    digits = text.lstrip(b"+-").lstrip(b"0")
+    value = int(digits or b"0") if len(digits) <= 9 else 10**9
+    return -value if text[:1] == b"-" else value
+
+
+# Python refuses int <-> decimal string conversions past 4300 digits (a guard against
+# quadratic time), but long doubles have up to 4933 integer digits and strtold reads up to
+# 5119 characters: convert in pieces below the limit.
+_PIECE_DIGITS = 4000
+_PIECE = 10**_PIECE_DIGITS
+
+
+def _digits_to_int(digits: bytes) -> int:
+    value = 0
+    for start in range(0, len(digits), _PIECE_DIGITS):
+        piece = digits[start : start + _PIECE_DIGITS]
+        value = value * 10 ** len(piece) + int(piece)
+    return value
+
+
+def _int_to_digits(value: int) -> bytes:
+    high, low = divmod(value, _PIECE)
+    if not high:
+        return b"%d" % low
+    return _int_to_digits(high) + b"%0*d" % (_PIECE_DIGITS, low)
 
 
 def _in_range(value):
@@ -132,7 +164,8 @@ def format_long_double(value: Fraction) -> bytes:
     # Round half to even on the exact value, as glibc's printf does.
     if 2 * remainder > scaled.denominator or (2 * remainder == scaled.denominator and units & 1):
         units += 1
-    text = b"%d.%017d" % (units // 10**17, units % 10**17)
+    whole, decimals = divmod(units, 10**17)
+    text = b"%s.%017d" % (_int_to_digits(whole), decimals)
     text = text.rstrip(b"0").rstrip(b".")
     if negative and text != b"0":
         text = b"-" + text

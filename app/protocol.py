@@ -125,6 +125,18 @@ def split_inline(line: bytes) -> list[bytes] | None:
         args.append(bytes(token))
 
 
+def _find_before_nul(data: bytes, byte: bytes, start: int) -> int:
+    """Where ``byte`` first occurs from ``start``, or -1 if a NUL byte comes before it.
+
+    Redis looks for line ends with C's ``strchr``, which stops at the first NUL: a command
+    line with a NUL in it is never complete, and waits until it is too big.
+    """
+    found = data.find(byte, start)
+    if found != -1 and data.find(b"\x00", start, found) != -1:
+        return -1
+    return found
+
+
 class RequestParser:
     """Turns the bytes a client sends into commands (lists of byte-string arguments).
 
@@ -169,12 +181,11 @@ class RequestParser:
         """Parse complete commands from ``data`` into ``commands``; return bytes consumed."""
         pos, end = 0, len(data)
         self._need = 0
-        find = data.find
         while pos < end:
             args = self._args
             if args is None:
                 if data[pos] != 42:  # not '*': an inline command
-                    newline = find(b"\n", pos)
+                    newline = _find_before_nul(data, b"\n", pos)
                     if newline == -1:
                         if end - pos > INLINE_MAX_SIZE:
                             raise ProtocolError("too big inline request")
@@ -188,11 +199,13 @@ class RequestParser:
                         commands.append(argv)
                     continue
                 # Like Redis, look for the '\r' and assume the '\n' after it.
-                newline = find(b"\r", pos)
-                if newline == -1 or newline + 1 >= end:
+                newline = _find_before_nul(data, b"\r", pos)
+                if newline == -1:
                     if end - pos > INLINE_MAX_SIZE:
                         raise ProtocolError("too big mbulk count string")
                     return pos
+                if newline + 1 >= end:
+                    return pos  # the '\n' is still to come; a long line is fine once complete
                 count = parse_int(data[pos + 1 : newline])
                 if count is None or count > MULTIBULK_MAX_LEN:
                     raise ProtocolError("invalid multibulk length")
@@ -204,13 +217,17 @@ class RequestParser:
                 self._bulk_len = -1
             while self._remaining:
                 if self._bulk_len == -1:
-                    newline = find(b"\r", pos)
-                    if newline == -1 or newline + 1 >= end:
+                    newline = _find_before_nul(data, b"\r", pos)
+                    if newline == -1:
                         if end - pos > INLINE_MAX_SIZE:
                             raise ProtocolError("too big bulk count string")
                         return pos
+                    if newline + 1 >= end:
+                        return pos
                     if data[pos] != 36:  # '$'
-                        raise ProtocolError("expected '$', got '%s'" % chr(data[pos]))
+                        # Redis prints the raw byte (%c): keep it a single byte on the wire.
+                        got = data[pos : pos + 1].decode("utf-8", "surrogateescape")
+                        raise ProtocolError("expected '$', got '%s'" % got)
                     size = parse_int(data[pos + 1 : newline])
                     if size is None or size < 0 or size > self.max_bulk_len:
                         raise ProtocolError("invalid bulk length")
@@ -491,7 +508,7 @@ class ReplyParser:
             raise IndexError
         line, pos = self._line(data, pos + 1)
         if kind == b"+":
-            return line.decode(), pos
+            return line.decode("utf-8", "surrogateescape"), pos  # the Encoder's inverse
         if kind == b"-":
             return ReplyError(line.decode("utf-8", "surrogateescape")), pos
         if kind == b":":
@@ -504,7 +521,7 @@ class ReplyParser:
                 raise IndexError
             body = data[pos : pos + size]
             if kind == b"=":
-                return Verbatim(body[4:].decode()), pos + size + 2
+                return Verbatim(body[4:].decode("utf-8", "surrogateescape")), pos + size + 2
             return body, pos + size + 2
         if kind == b"_":
             return None, pos

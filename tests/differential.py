@@ -6,6 +6,8 @@ after FLUSHALL, on both servers, once in RESP2 and once in RESP3, and every repl
 byte for byte the same. A line may start with a marker when exact bytes cannot match:
 
     ~ CMD ...   compare only the reply's type (TIME, CLIENT ID, TTL of a fresh key...)
+    = CMD ...   compare the replies with every array sorted, nested ones too (KEYS, SCAN:
+                the same elements, in an order that depends on the hash table)
     ? CMD ...   run it on both but compare nothing (set-up whose reply is not the point)
 
 Lines starting with # are comments. Later features add their scripts next to the
@@ -14,12 +16,12 @@ existing ones (tests/test_differential_*.py).
 
 from __future__ import annotations
 
-from app.protocol import split_inline
+from app.protocol import ReplyError, ReplyParser, split_inline
 from tests.helpers import RawConnection
 
 
 def parse_script(script: str) -> list[tuple[str, list[bytes], str]]:
-    """Lines -> (mode, argv, the line itself); mode is "exact", "type" or "ignore"."""
+    """Lines -> (mode, argv, the line itself); mode is "exact", "type", "sorted" or "ignore"."""
     steps = []
     for line in script.strip().splitlines():
         line = line.strip()
@@ -28,6 +30,8 @@ def parse_script(script: str) -> list[tuple[str, list[bytes], str]]:
         mode = "exact"
         if line[:2] == "~ ":
             mode, line = "type", line[2:]
+        elif line[:2] == "= ":
+            mode, line = "sorted", line[2:]
         elif line[:2] == "? ":
             mode, line = "ignore", line[2:]
         argv = split_inline(line.encode("utf-8", "surrogateescape"))
@@ -43,6 +47,27 @@ def run_script(port: int, steps, protocol: int) -> list[bytes]:
         return [connection.call(*argv) for _mode, argv, _line in steps]
 
 
+def unordered(reply: bytes):
+    """A reply as a comparable value in which every array's elements are sorted.
+
+    Each value keeps its Python class (list, SetReply, dict...), so an array and a set or
+    a map still differ; errors become their text, since exceptions do not compare equal.
+    """
+
+    def canonical(value):
+        if isinstance(value, list):
+            return (type(value).__name__, tuple(sorted((canonical(item) for item in value), key=repr)))
+        if isinstance(value, dict):
+            items = ((canonical(key), canonical(item)) for key, item in value.items())
+            return ("dict", tuple(sorted(items, key=repr)))
+        if isinstance(value, ReplyError):
+            return ("error", str(value))
+        return (type(value).__name__, value)
+
+    (value,) = ReplyParser().parse(reply)
+    return canonical(value)
+
+
 def compare(ours_port: int, reference_port: int, script: str) -> None:
     """Run ``script`` on both servers in RESP2 and RESP3; fail with every difference."""
     steps = parse_script(script)
@@ -53,6 +78,8 @@ def compare(ours_port: int, reference_port: int, script: str) -> None:
         for (mode, _argv, line), got, want in zip(steps, mine, theirs):
             if mode == "exact" and got != want:
                 problems.append(f"RESP{protocol} {line}\n   ours:  {got!r}\n   redis: {want!r}")
+            elif mode == "sorted" and unordered(got) != unordered(want):
+                problems.append(f"RESP{protocol} {line} (sorted)\n   ours:  {got!r}\n   redis: {want!r}")
             elif mode == "type" and got[:1] != want[:1]:
                 problems.append(f"RESP{protocol} {line} (type only)\n   ours:  {got!r}\n   redis: {want!r}")
     assert not problems, "replies differ from Redis:\n" + "\n".join(problems)

@@ -22,6 +22,9 @@ SCRIPTS = {
         SELECT 0
         GET k
         SELECT 16
+        SELECT 2147483648
+        SELECT -2147483649
+        SELECT 99999999999
         SELECT -1
         SELECT x
         SELECT 1
@@ -39,6 +42,9 @@ SCRIPTS = {
         CLIENT foo bar
         OBJECT nosuch
         COMMAND FOO
+        "GET\\x00" k
+        OBJECT "ENCODING\\x00zz" k
+        "BAD\\x00x" "a\\x00b" c
     """,
     "hello": """
         HELLO 4
@@ -66,6 +72,7 @@ SCRIPTS = {
         CLIENT NO-EVICT on
         CLIENT NO-EVICT OFF
         CLIENT REPLY maybe
+        CLIENT NO-EVICT "on\\x00x"
         CLIENT KILL 1.2.3.4:5
         CLIENT KILL ID 999999
         CLIENT KILL ID x

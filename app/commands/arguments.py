@@ -28,6 +28,20 @@ def text(arg: bytes) -> str:
     return arg.decode("utf-8", "surrogateescape")
 
 
-def option_words(args: tuple[bytes, ...]) -> list[bytes]:
-    """Upper-cased arguments, for matching option keywords such as NX or EX."""
-    return [arg.upper() for arg in args]
+def int32(arg: bytes) -> int:
+    """An integer argument that Redis reads into a C int (database numbers)."""
+    value = integer(arg)
+    if not -(2**31) <= value < 2**31:
+        raise ReplyError("ERR value is out of range, value must between -2147483648 and 2147483647")
+    return value
+
+
+def c_string(arg: bytes) -> bytes:
+    """An argument as C code sees it through ``argv[i]->ptr``: cut at the first NUL."""
+    return arg.split(b"\0", 1)[0]
+
+
+def keyword(arg: bytes) -> bytes:
+    """An option word, upper-cased and compared as Redis does (strcasecmp on a C
+    string, so "nx\\0junk" is NX)."""
+    return c_string(arg).upper()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 
-from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.arguments import SYNTAX_ERROR, int32, integer, keyword, text
 from app.commands.registry import command, container
 from app.protocol import NO_REPLY, ReplyError, Verbatim
 from app.state import REDIS_VERSION
@@ -32,7 +32,7 @@ def echo(client, message: bytes):
 @_connection("select", arity=2, flags="loading stale fast", since="1.0.0",
              summary="Changes the selected database.")
 def select(client, index: bytes):
-    number = integer(index)
+    number = int32(index)
     databases = client.server.keyspace.databases
     if not 0 <= number < len(databases):
         raise ReplyError("ERR DB index is out of range")
@@ -92,7 +92,7 @@ def hello(client, *args: bytes):
     credentials = name = None
     i = 1
     while i < len(args):
-        option = args[i].upper()
+        option = keyword(args[i])
         if option == b"AUTH" and i + 2 < len(args):
             credentials = args[i + 1], args[i + 2]
             i += 3
@@ -205,10 +205,10 @@ def _is_type(other, kind: bytes) -> bool:
          summary="Lists open connections.", complexity="O(N) where N is the number of client connections")
 def client_list(client, *args: bytes):
     clients = list(client.server.clients.values())
-    if len(args) == 2 and args[0].upper() == b"TYPE":
+    if len(args) == 2 and keyword(args[0]) == b"TYPE":
         kind = _client_type(args[1])
         clients = [c for c in clients if _is_type(c, kind)]
-    elif len(args) >= 2 and args[0].upper() == b"ID":
+    elif len(args) >= 2 and keyword(args[0]) == b"ID":
         ids = set()
         for arg in args[1:]:
             number = integer(arg, "ERR Invalid client ID")
@@ -236,7 +236,7 @@ def client_kill(client, *args: bytes):
     skip_me = True
     tests = []
     for option, value in zip(args[::2], args[1::2]):
-        option = option.upper()
+        option = keyword(option)
         if option == b"ID":
             number = integer(value, "ERR client-id should be greater than 0")
             if number <= 0:
@@ -273,7 +273,7 @@ def _kill(client, victims) -> None:
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
          summary="Sets the client eviction mode of the connection.")
 def client_no_evict(client, mode: bytes):
-    mode = mode.upper()
+    mode = keyword(mode)
     if mode not in (b"ON", b"OFF"):
         raise ReplyError(SYNTAX_ERROR)
     client.no_evict = mode == b"ON"
@@ -283,7 +283,7 @@ def client_no_evict(client, mode: bytes):
 @_client("reply", arity=3, flags="noscript loading stale", since="3.2.0",
          summary="Instructs the server whether to reply to commands.")
 def client_reply(client, mode: bytes):
-    mode = mode.upper()
+    mode = keyword(mode)
     if mode not in (b"ON", b"OFF", b"SKIP"):
         raise ReplyError(SYNTAX_ERROR)
     if mode == b"SKIP" and client.reply_mode == b"OFF":

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, text
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import parse_int
 from app.protocol import ReplyError
-from app.store.keyspace import copy_value, now_ms, type_name
+from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
-INT32_MAX = 2**31 - 1
 SAME_OBJECT = "ERR source and destination objects are the same"
 
 
@@ -49,8 +48,8 @@ def unlink(client, *keys: bytes):
           tips="request_policy:multi_shard response_policy:agg_sum",
           summary="Determines whether one or more keys exist.", complexity="O(N) where N is the number of keys to check.")
 def exists(client, *keys: bytes):
-    db = client.db
-    return sum(db.exists(key) for key in keys)  # a key named twice counts twice
+    lookup = client.db.lookup_read
+    return sum(lookup(key, touch=False) is not None for key in keys)  # a key named twice counts twice
 
 
 @_generic("touch", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO", last=-1)], since="3.2.1",
@@ -58,14 +57,14 @@ def exists(client, *keys: bytes):
           summary="Returns the number of existing keys out of those specified after updating the time they were last accessed.",
           complexity="O(N) where N is the number of keys that will be touched.")
 def touch(client, *keys: bytes):
-    db = client.db
-    return sum(db.lookup(key) is not None for key in keys)
+    lookup = client.db.lookup_read
+    return sum(lookup(key) is not None for key in keys)
 
 
 @_generic("type", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO")], since="1.0.0",
           summary="Determines the type of value stored at a key.")
 def type_(client, key: bytes):
-    value = client.db.lookup(key, touch=False)
+    value = client.db.lookup_read(key, touch=False)
     return "none" if value is None else type_name(value)
 
 
@@ -88,6 +87,7 @@ def keys(client, pattern: bytes):
 
 def _cursor(arg: bytes) -> int:
     """A SCAN cursor, read like C's strtoul: an unsigned 64-bit number ('-1' wraps)."""
+    arg = c_string(arg)
     body = arg[1:] if arg[:1] in (b"-", b"+") else arg
     if arg and not body.isdigit() or (body and int(body) > 2**64 - 1):
         raise ReplyError("ERR invalid cursor")
@@ -103,7 +103,7 @@ def scan(client, cursor: bytes, *options: bytes):
     count, glob, wanted_type = 10, None, None
     i = 0
     while i < len(options):
-        option = options[i].upper()
+        option = keyword(options[i])
         if i + 1 >= len(options):
             raise ReplyError(SYNTAX_ERROR)
         value = options[i + 1]
@@ -114,17 +114,29 @@ def scan(client, cursor: bytes, *options: bytes):
         elif option == b"MATCH":
             glob = compile_glob(value)
         elif option == b"TYPE":
-            wanted_type = text(value).lower()
+            wanted_type = keyword(value)
         else:
             raise ReplyError(SYNTAX_ERROR)
         i += 2
     db = client.db
     next_cursor, found = db.scan(position, count)
+    # Filter as Redis does: by pattern, then by type, then expired keys out; so an
+    # expired key the pattern filtered out is not deleted.
     if glob is not None and not glob.match_all:
         found = [key for key in found if glob.match(key)]
-    if wanted_type is not None:
-        found = [key for key in found if type_name(db.data[key]) == wanted_type]
+    if wanted_type is None:
+        found = [key for key in found if db.lookup(key, touch=False) is not None]
+    else:
+        found = [key for key in found if _scan_type(db, key) == wanted_type]
     return [b"%d" % next_cursor, found]
+
+
+def _scan_type(db, key: bytes) -> bytes:
+    """The type name SCAN TYPE compares, upper-cased, found with a counted lookup as in
+    Redis. That lookup deletes an expired key, which then reads as "none": SCAN 0 TYPE
+    none lists expired keys, as Redis does."""
+    value = db.lookup_read(key, touch=False)
+    return b"NONE" if value is None else type_name(value).upper().encode()
 
 
 @_generic("randomkey", arity=1, flags="readonly", since="1.0.0",
@@ -167,10 +179,8 @@ def renamenx(client, source: bytes, destination: bytes):
 
 
 def _database(client, arg: bytes):
-    number = integer(arg)
+    number = int32(arg)
     databases = client.server.keyspace.databases
-    if not INT32_MAX >= number >= -INT32_MAX - 1:
-        raise ReplyError("ERR value is not an integer or out of range")
     if not 0 <= number < len(databases):
         raise ReplyError("ERR DB index is out of range")
     return databases[number]
@@ -184,7 +194,7 @@ def copy(client, source: bytes, destination: bytes, *options: bytes):
     replace = False
     i = 0
     while i < len(options):
-        option = options[i].upper()
+        option = keyword(options[i])
         if option == b"REPLACE":
             replace = True
         elif option == b"DB" and i + 1 < len(options):
@@ -236,9 +246,9 @@ EXPIRE_OPTIONS = (b"NX", b"XX", b"GT", b"LT")
 def _expire_options(options: tuple[bytes, ...]) -> set[bytes]:
     flags = set()
     for option in options:
-        upper = option.upper()
+        upper = keyword(option)
         if upper not in EXPIRE_OPTIONS:
-            raise ReplyError(f"ERR Unsupported option {text(option)}")
+            raise ReplyError(f"ERR Unsupported option {text(c_string(option))}")
         flags.add(upper)
     if b"NX" in flags and flags & {b"XX", b"GT", b"LT"}:
         raise ReplyError("ERR NX and XX, GT or LT options at the same time are not compatible")
@@ -307,15 +317,13 @@ def pexpireat(client, key: bytes, timestamp: bytes, *options: bytes):
 
 def _time_to_live(client, key: bytes, milliseconds: bool, absolute: bool) -> int:
     db = client.db
-    if db.lookup(key, touch=False) is None:
+    if db.lookup_read(key, touch=False) is None:
         return -2
     deadline = db.deadline(key)
     if deadline is None:
         return -1
-    if absolute:
-        return deadline if milliseconds else deadline // 1000
-    remaining = max(deadline - now_ms(), 0)
-    return remaining if milliseconds else (remaining + 500) // 1000
+    ms = deadline if absolute else max(deadline - now_ms(), 0)
+    return ms if milliseconds else (ms + 500) // 1000  # seconds are rounded, EXPIRETIME too
 
 
 _TTL_KEYS = [KeySpec(1, "RO access")]
@@ -367,14 +375,14 @@ def _object(name: str, **kwargs):
 
 
 def _inspect(client, key: bytes):
-    return client.db.lookup(key, touch=False)
+    return client.db.lookup_read(key, touch=False)
 
 
 def string_encoding(value) -> bytes:
     """OBJECT ENCODING of a string: int, embstr (44 bytes or less) or raw."""
     if isinstance(value, bytearray):
         return b"raw"  # changed in place by APPEND or SETRANGE
-    if len(value) <= 20 and parse_int(value) is not None:
+    if value.__class__ is not UnencodedString and len(value) <= 20 and parse_int(value) is not None:
         return b"int"
     return b"embstr" if len(value) <= 44 else b"raw"
 
@@ -399,9 +407,16 @@ def object_refcount(client, key: bytes):
     value = _inspect(client, key)
     if value is None:
         return None
-    if isinstance(value, bytes) and string_encoding(value) == b"int" and 0 <= int(value) < 10000:
-        return SHARED_REFCOUNT
-    return 1
+    small_int = isinstance(value, bytes) and string_encoding(value) == b"int" and 0 <= int(value) < 10000
+    return SHARED_REFCOUNT if small_int and _shares_integers(client.server.config) else 1
+
+
+def _shares_integers(config) -> bool:
+    """Whether Redis stores 0..9999 as shared objects: not with a memory limit and an LRU
+    or LFU policy, where every value needs an access time of its own. Redis decides when
+    it stores the value; this asks the configuration now, which differs only if it has
+    changed since."""
+    return not config["maxmemory"] or not config["maxmemory-policy"].endswith(("lru", "lfu"))
 
 
 @_object("idletime", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",

@@ -9,7 +9,7 @@ import sys
 import time
 
 from app import log
-from app.commands.arguments import SYNTAX_ERROR, text
+from app.commands.arguments import SYNTAX_ERROR, keyword, text
 from app.commands.registry import COMMANDS, FLAG_ORDER, Command, KeySpec, all_commands, command, command_by_name, container
 from app.config import ConfigError, lookup_parameter
 from app.glob import compile_glob
@@ -112,9 +112,9 @@ def command_docs_(client, *names: bytes):
 def command_list(client, *args: bytes):
     entries = list(all_commands())
     if args:
-        if len(args) != 3 or args[0].upper() != b"FILTERBY":
+        if len(args) != 3 or keyword(args[0]) != b"FILTERBY":
             raise ReplyError(SYNTAX_ERROR)
-        kind, value = args[1].upper(), args[2]
+        kind, value = keyword(args[1]), args[2]
         if kind == b"MODULE":
             entries = []  # no modules here
         elif kind == b"ACLCAT":
@@ -403,7 +403,7 @@ def dbsize(client):
 
 
 def _flush_mode(args: tuple[bytes, ...]) -> None:
-    if len(args) > 1 or (args and args[0].upper() not in (b"SYNC", b"ASYNC")):
+    if len(args) > 1 or (args and keyword(args[0]) not in (b"SYNC", b"ASYNC")):
         raise ReplyError(SYNTAX_ERROR)
 
 
@@ -454,7 +454,7 @@ def debug(client, subcommand: bytes, *args: bytes):
     allowed = client.server.config["enable-debug-command"]
     if allowed == "no" or (allowed == "local" and not _is_local(client)):
         raise ReplyError(DEBUG_NOT_ALLOWED)
-    name = subcommand.upper()
+    name = keyword(subcommand)
     if name == b"HELP":
         return [
             "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -484,7 +484,7 @@ def debug(client, subcommand: bytes, *args: bytes):
          summary="Synchronously saves the database(s) to disk and shuts down the Redis server.",
          complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)")
 def shutdown(client, *args: bytes):
-    options = [arg.upper() for arg in args]
+    options = [keyword(arg) for arg in args]
     if any(option not in (b"NOSAVE", b"SAVE", b"NOW", b"FORCE", b"ABORT") for option in options):
         raise ReplyError(SYNTAX_ERROR)
     if b"NOSAVE" in options and b"SAVE" in options:

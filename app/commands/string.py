@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from app.commands.arguments import NOT_FLOAT, NOT_INTEGER, SYNTAX_ERROR, integer, wrong_type
+from app.commands.arguments import NOT_FLOAT, NOT_INTEGER, SYNTAX_ERROR, integer, keyword, wrong_type
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, format_long_double, parse_int, parse_long_double, round_long_double
 from app.protocol import ReplyError
-from app.store.keyspace import now_ms
+from app.store.keyspace import UnencodedString, now_ms
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
@@ -21,17 +21,19 @@ def _string(name: str, **kwargs):
 
 
 def get_string(db, key: bytes, read: bool = True):
-    """The string at ``key`` (bytes or bytearray), None if missing; WRONGTYPE otherwise."""
+    """The string at ``key`` (bytes, bytearray or UnencodedString), None if missing;
+    WRONGTYPE otherwise."""
     value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or value.__class__ is bytes or isinstance(value, bytearray):
+    if value is None or isinstance(value, STRING_TYPES):
         return value
     raise wrong_type()
 
 
 def snapshot(value):
-    """A reply-safe copy of a string: replies are encoded after the lock is released,
-    when another client's APPEND could already be changing a stored bytearray."""
-    return bytes(value) if value.__class__ is bytearray else value
+    """A string (or None) as a reply: plain bytes, since the encoder dispatches on the
+    exact type, and a copy of a bytearray, since replies are encoded after the lock is
+    released, when another client's APPEND could already be changing it."""
+    return value if value is None or value.__class__ is bytes else bytes(value)
 
 
 def _check_length(client, length: int) -> None:
@@ -59,17 +61,18 @@ def expire_deadline(name: str, amount: bytes, unit_ms: int, absolute: bool) -> i
 _EXPIRE_UNITS = {b"EX": (1000, False), b"PX": (1, False), b"EXAT": (1000, True), b"PXAT": (1, True)}
 
 
-def parse_set_options(name: str, options: tuple[bytes, ...], allowed: tuple[bytes, ...]):
-    """Read SET / GETEX options; return (flags, deadline or None).
+def parse_set_options(options: tuple[bytes, ...], allowed: tuple[bytes, ...]):
+    """Read SET / GETEX options; return (flags, expiry): (EX|PX|EXAT|PXAT, amount) or None.
 
     Options may repeat (the last expiry wins) but not contradict each other: NX with
     XX, two kinds of expiry, or an expiry with KEEPTTL or PERSIST is a syntax error.
+    The amount is checked later, by `option_deadline`: GETEX looks the key up first.
     """
     flags: set[bytes] = set()
     expiry: tuple[bytes, bytes] | None = None
     i = 0
     while i < len(options):
-        option = options[i].upper()
+        option = keyword(options[i])
         if option not in allowed:
             raise ReplyError(SYNTAX_ERROR)
         if option in _EXPIRE_UNITS:
@@ -85,18 +88,15 @@ def parse_set_options(name: str, options: tuple[bytes, ...], allowed: tuple[byte
             raise ReplyError(SYNTAX_ERROR)
         flags.add(option)
         i += 1
-    deadline = None
-    if expiry is not None:
-        unit_ms, absolute = _EXPIRE_UNITS[expiry[0]]
-        deadline = expire_deadline(name, expiry[1], unit_ms, absolute)
-    return flags, deadline
+    return flags, expiry
 
 
-def set_string(client, key: bytes, value: bytes, deadline: int | None = None, keep_ttl: bool = False) -> None:
-    db = client.db
-    db.set(key, value, keep_ttl=keep_ttl)
-    if deadline is not None:
-        db.set_deadline(key, deadline)
+def option_deadline(name: str, expiry: tuple[bytes, bytes] | None) -> int | None:
+    """The deadline an expiry from `parse_set_options` asks for, or None."""
+    if expiry is None:
+        return None
+    unit_ms, absolute = _EXPIRE_UNITS[expiry[0]]
+    return expire_deadline(name, expiry[1], unit_ms, absolute)
 
 
 _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT")
@@ -106,7 +106,8 @@ _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT"
          keys=[KeySpec(1, "RW access update variable_flags", notes="RW and ACCESS due to the optional `GET` argument")],
          since="1.0.0", summary="Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.")
 def set_(client, key: bytes, value: bytes, *options: bytes):
-    flags, deadline = parse_set_options("set", options, _SET_OPTIONS)
+    flags, expiry = parse_set_options(options, _SET_OPTIONS)
+    deadline = option_deadline("set", expiry)
     db = client.db
     old = None
     if b"GET" in flags:
@@ -116,7 +117,8 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
         exists = db.lookup(key) is not None
     if (b"NX" in flags and exists) or (b"XX" in flags and not exists):
         return snapshot(old) if b"GET" in flags else None
-    set_string(client, key, value, deadline, keep_ttl=b"KEEPTTL" in flags)
+    # A deadline already past is stored all the same (see Database.set).
+    db.set(key, value, keep_ttl=b"KEEPTTL" in flags, deadline=deadline)
     return snapshot(old) if b"GET" in flags else "OK"
 
 
@@ -130,11 +132,12 @@ def get(client, key: bytes):
          keys=[KeySpec(1, "RW access update", notes="RW and UPDATE because it changes the TTL")],
          since="6.2.0", summary="Returns the string value of a key after setting its expiration time.")
 def getex(client, key: bytes, *options: bytes):
-    flags, deadline = parse_set_options("getex", options, (b"EX", b"PX", b"EXAT", b"PXAT", b"PERSIST"))
+    flags, expiry = parse_set_options(options, (b"EX", b"PX", b"EXAT", b"PXAT", b"PERSIST"))
     db = client.db
     value = get_string(db, key)
     if value is None:
-        return None
+        return None  # before the expiry is checked: GETEX missing EX 0 is nil
+    deadline = option_deadline("getex", expiry)
     if deadline is not None:
         db.set_deadline(key, deadline)  # one already past deletes the key
     elif b"PERSIST" in flags:
@@ -156,7 +159,7 @@ def getdel(client, key: bytes):
          summary="Returns the previous string value of a key after setting it to a new value.")
 def getset(client, key: bytes, value: bytes):
     old = get_string(client.db, key)
-    set_string(client, key, value)
+    client.db.set(key, value)
     return snapshot(old)
 
 
@@ -205,21 +208,21 @@ def msetnx(client, *args: bytes):
 def setnx(client, key: bytes, value: bytes):
     if client.db.lookup(key) is not None:
         return 0
-    set_string(client, key, value)
+    client.db.set(key, value)
     return 1
 
 
 @_string("setex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.0.0",
          summary="Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
 def setex(client, key: bytes, seconds: bytes, value: bytes):
-    set_string(client, key, value, expire_deadline("setex", seconds, 1000, absolute=False))
+    client.db.set(key, value, deadline=expire_deadline("setex", seconds, 1000, absolute=False))
     return "OK"
 
 
 @_string("psetex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.6.0",
          summary="Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.")
 def psetex(client, key: bytes, milliseconds: bytes, value: bytes):
-    set_string(client, key, value, expire_deadline("psetex", milliseconds, 1, absolute=False))
+    client.db.set(key, value, deadline=expire_deadline("psetex", milliseconds, 1, absolute=False))
     return "OK"
 
 
@@ -235,7 +238,7 @@ def append(client, key: bytes, suffix: bytes):
         db.set(key, suffix)
         return len(suffix)
     _check_length(client, len(value) + len(suffix))
-    if value.__class__ is bytes:
+    if not isinstance(value, bytearray):
         # A bytearray grows in place, so a thousand appends do not copy the value a
         # thousand times; the key keeps its TTL.
         value = bytearray(value)
@@ -292,7 +295,7 @@ def setrange(client, key: bytes, offset_arg: bytes, data: bytes):
         if not data:
             return len(value)
         _check_length(client, offset + len(data))
-        if value.__class__ is bytes:
+        if not isinstance(value, bytearray):
             value = bytearray(value)
             db.set(key, value, keep_ttl=True)
     if len(value) < offset:
@@ -363,7 +366,7 @@ def incrbyfloat(client, key: bytes, increment: bytes):
     if total in (INF, -INF):
         raise ReplyError("ERR increment would produce NaN or Infinity")
     result = format_long_double(total)
-    db.set(key, result, keep_ttl=True)
+    db.set(key, UnencodedString(result), keep_ttl=True)
     return result
 
 
@@ -407,7 +410,7 @@ def lcs(client, key1: bytes, key2: bytes, *options: bytes):
     min_match_len = 0
     i = 0
     while i < len(options):
-        option = options[i].upper()
+        option = keyword(options[i])
         if option == b"IDX":
             want_idx = True
         elif option == b"LEN":

@@ -12,8 +12,9 @@ Locking
 
 Values
     A string is stored as ``bytes``, or as ``bytearray`` once APPEND or SETRANGE has
-    changed it in place (so repeated appends do not copy the whole value each time).
-    Other types are objects whose class names their Redis type.
+    changed it in place (so repeated appends do not copy the whole value each time), or
+    as `UnencodedString` when Redis would not have stored it as an integer (OBJECT
+    ENCODING tells). Other types are objects whose class names their Redis type.
 
 Expiry
     Deadlines (Unix time in milliseconds) live in a map of their own, beside the data, as
@@ -50,6 +51,13 @@ SCAN_SNAPSHOTS = 16  # snapshots kept per database for scans in progress
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+class UnencodedString(bytes):
+    """A string Redis keeps as it was made, never as an integer: INCRBYFLOAT's "12" is
+    an embstr where SET's "12" is an int (OBJECT ENCODING, OBJECT REFCOUNT)."""
+
+    __slots__ = ()
 
 
 def copy_value(value):
@@ -105,9 +113,9 @@ class Database:
             self.access[key] = self.keyspace.clock
         return value
 
-    def lookup_read(self, key: bytes):
-        """`lookup` for a read-only command: counts keyspace hits and misses (INFO stats)."""
-        value = self.lookup(key)
+    def lookup_read(self, key: bytes, touch: bool = True):
+        """`lookup` for a reading command: counts keyspace hits and misses (INFO stats)."""
+        value = self.lookup(key, touch)
         keyspace = self.keyspace
         if value is None:
             keyspace.misses += 1
@@ -120,11 +128,17 @@ class Database:
 
     # --- changes: every write goes through one of these, so every change is counted
 
-    def set(self, key: bytes, value, keep_ttl: bool = False) -> None:
-        """Store ``value`` at ``key``; an overwrite forgets the old deadline unless ``keep_ttl``."""
+    def set(self, key: bytes, value, keep_ttl: bool = False, deadline: int | None = None) -> None:
+        """Store ``value`` at ``key``; an overwrite forgets the old deadline unless ``keep_ttl``.
+
+        A ``deadline`` given here is stored even if it has passed, as SET ... PXAT does in
+        Redis: the key still counts in DBSIZE until a lookup or active expiry deletes it.
+        """
         self.data[key] = value
         self.access[key] = self.keyspace.clock
-        if not keep_ttl and key in self.expires:
+        if deadline is not None:
+            self._store_deadline(key, deadline)
+        elif not keep_ttl and key in self.expires:
             self._forget_deadline(key)
         self.keyspace.dirty += 1
 
@@ -165,10 +179,7 @@ class Database:
         if deadline_ms <= now_ms():
             self.delete(key)
             return
-        if key not in self.expires:
-            self._slot[key] = len(self._expiring)
-            self._expiring.append(key)
-        self.expires[key] = deadline_ms
+        self._store_deadline(key, deadline_ms)
         self.keyspace.dirty += 1
 
     def persist(self, key: bytes) -> bool:
@@ -178,6 +189,12 @@ class Database:
         self._forget_deadline(key)
         self.keyspace.dirty += 1
         return True
+
+    def _store_deadline(self, key: bytes, deadline_ms: int) -> None:
+        if key not in self.expires:
+            self._slot[key] = len(self._expiring)
+            self._expiring.append(key)
+        self.expires[key] = deadline_ms
 
     def _forget_deadline(self, key: bytes) -> None:
         del self.expires[key]
@@ -226,10 +243,10 @@ class Database:
             keys.pop()
         return None
 
-
     def scan(self, cursor: int, count: int) -> tuple[int, list[bytes]]:
         """One step of SCAN: examine about ``count`` keys from ``cursor``; return the next
-        cursor (0 when done) and the live keys seen.
+        cursor (0 when done) and the keys seen that are still stored. Expired ones are
+        among them: SCAN filters by pattern and type before it expires keys, as Redis does.
 
         Redis walks its hash table in an order that survives rehashing. A Python dict
         offers no such position, so the first call takes a snapshot of the key names
@@ -250,7 +267,8 @@ class Database:
                 del self._scans[next(iter(self._scans))]
         batch = keys[position : position + count]
         position += len(batch)
-        found = [key for key in batch if self.lookup(key, touch=False) is not None]
+        data = self.data
+        found = [key for key in batch if key in data]
         if position >= len(keys):
             self._scans.pop(snapshot_id, None)
             return 0, found
