@@ -178,72 +178,98 @@ class RequestParser:
         return commands, None
 
     def _parse(self, data: bytes, commands: list[list[bytes]]) -> int:
-        """Parse complete commands from ``data`` into ``commands``; return bytes consumed."""
+        """Parse complete commands from ``data`` into ``commands``; return bytes consumed.
+
+        This is the hottest loop of the server, so the state of a half-read array lives
+        in local variables and goes back to the parser only when the data runs out.
+        """
         pos, end = 0, len(data)
+        find = data.find
+        args, remaining, bulk_len = self._args, self._remaining, self._bulk_len
         self._need = 0
-        while pos < end:
-            args = self._args
-            if args is None:
-                if data[pos] != 42:  # not '*': an inline command
-                    newline = _find_before_nul(data, b"\n", pos)
-                    if newline == -1:
-                        if end - pos > INLINE_MAX_SIZE:
-                            raise ProtocolError("too big inline request")
-                        return pos
-                    line = data[pos : newline - 1 if newline > pos and data[newline - 1] == 13 else newline]
-                    pos = newline + 1
-                    argv = split_inline(line)
-                    if argv is None:
-                        raise ProtocolError("unbalanced quotes in request")
-                    if argv:
-                        commands.append(argv)
-                    continue
-                # Like Redis, look for the '\r' and assume the '\n' after it.
-                newline = _find_before_nul(data, b"\r", pos)
-                if newline == -1:
-                    if end - pos > INLINE_MAX_SIZE:
-                        raise ProtocolError("too big mbulk count string")
-                    return pos
-                if newline + 1 >= end:
-                    return pos  # the '\n' is still to come; a long line is fine once complete
-                count = parse_int(data[pos + 1 : newline])
-                if count is None or count > MULTIBULK_MAX_LEN:
-                    raise ProtocolError("invalid multibulk length")
-                pos = newline + 2
-                if count <= 0:
-                    continue  # '*0' and '*-1' are empty commands: ignored
-                args = self._args = []
-                self._remaining = count
-                self._bulk_len = -1
-            while self._remaining:
-                if self._bulk_len == -1:
-                    newline = _find_before_nul(data, b"\r", pos)
-                    if newline == -1:
-                        if end - pos > INLINE_MAX_SIZE:
-                            raise ProtocolError("too big bulk count string")
-                        return pos
-                    if newline + 1 >= end:
-                        return pos
-                    if data[pos] != 36:  # '$'
-                        # Redis prints the raw byte (%c): keep it a single byte on the wire.
-                        got = data[pos : pos + 1].decode("utf-8", "surrogateescape")
-                        raise ProtocolError("expected '$', got '%s'" % got)
-                    size = parse_int(data[pos + 1 : newline])
-                    if size is None or size < 0 or size > self.max_bulk_len:
-                        raise ProtocolError("invalid bulk length")
+        try:
+            while pos < end:
+                if args is None:
+                    if data[pos] != 42:  # not '*': an inline command
+                        pos = self._parse_inline(data, pos, commands)
+                        if pos < 0:
+                            return -pos - 1  # incomplete: keep the line
+                        continue
+                    # Like Redis, look for the '\r' and assume the '\n' after it.
+                    newline = find(b"\r", pos)
+                    if newline == -1 or newline + 1 >= end or b"\x00" in data[pos:newline]:
+                        return self._incomplete_line(data, pos, newline, "too big mbulk count string")
+                    count = _length(data[pos + 1 : newline])
+                    if count is None or count > MULTIBULK_MAX_LEN:
+                        raise ProtocolError("invalid multibulk length")
                     pos = newline + 2
-                    self._bulk_len = size
-                stop = pos + self._bulk_len
-                if stop + 2 > end:
-                    self._need = stop + 2 - pos  # counted from what stays buffered
-                    return pos
-                args.append(data[pos:stop])
-                pos = stop + 2  # Redis skips the CRLF without looking at it
-                self._bulk_len = -1
-                self._remaining -= 1
-            commands.append(args)
-            self._args = None
+                    if count <= 0:
+                        continue  # '*0' and '*-1' are empty commands: ignored
+                    args, remaining, bulk_len = [], count, -1
+                while remaining:
+                    if bulk_len < 0:
+                        newline = find(b"\r", pos)
+                        if newline == -1 or newline + 1 >= end:
+                            return self._incomplete_line(data, pos, newline, "too big bulk count string")
+                        size = _length(data[pos + 1 : newline]) if data[pos] == 36 else None  # '$'
+                        if size is None or size < 0 or size > self.max_bulk_len:
+                            if b"\x00" in data[pos:newline]:  # strchr would have stopped there
+                                return self._incomplete_line(data, pos, -1, "too big bulk count string")
+                            if data[pos] != 36:
+                                # Redis prints the raw byte (%c): keep it one byte on the wire.
+                                got = data[pos : pos + 1].decode("utf-8", "surrogateescape")
+                                raise ProtocolError("expected '$', got '%s'" % got)
+                            raise ProtocolError("invalid bulk length")
+                        pos = newline + 2
+                        bulk_len = size
+                    stop = pos + bulk_len
+                    if stop + 2 > end:
+                        self._need = stop + 2 - pos  # counted from what stays buffered
+                        return pos
+                    args.append(data[pos:stop])
+                    pos = stop + 2  # Redis skips the CRLF without looking at it
+                    bulk_len = -1
+                    remaining -= 1
+                commands.append(args)
+                args = None
+            return pos
+        finally:
+            self._args, self._remaining, self._bulk_len = args, remaining, bulk_len
+
+    @staticmethod
+    def _parse_inline(data: bytes, pos: int, commands: list[list[bytes]]) -> int:
+        """Parse one inline line; return where the next command starts, or -pos-1 if the
+        line is incomplete."""
+        newline = _find_before_nul(data, b"\n", pos)
+        if newline == -1:
+            if len(data) - pos > INLINE_MAX_SIZE:
+                raise ProtocolError("too big inline request")
+            return -pos - 1
+        line = data[pos : newline - 1 if newline > pos and data[newline - 1] == 13 else newline]
+        argv = split_inline(line)
+        if argv is None:
+            raise ProtocolError("unbalanced quotes in request")
+        if argv:
+            commands.append(argv)
+        return newline + 1
+
+    @staticmethod
+    def _incomplete_line(data: bytes, pos: int, newline: int, too_big: str) -> int:
+        """A length line without its end yet: wait for more, unless it is already too long.
+
+        A line whose end has arrived is never too long; one cut by a NUL byte (Redis finds
+        line ends with strchr, which stops at NUL) never ends, so it waits until too long.
+        """
+        if (newline == -1 or b"\x00" in data[pos:newline]) and len(data) - pos > INLINE_MAX_SIZE:
+            raise ProtocolError(too_big)
         return pos
+
+
+def _length(digits: bytes) -> int | None:
+    """The number in a ``*3`` or ``$5`` line: `parse_int`, with the common case inlined."""
+    if len(digits) < 19 and digits.isdigit() and (digits[0] != 48 or len(digits) == 1):
+        return int(digits)  # a plain number that fits: no sign, no leading zero
+    return parse_int(digits)  # negative, huge, or not a number at all
 
 
 # --------------------------------------------------------------------------- replies
