@@ -8,7 +8,8 @@ command, from the declarations in the command table, before calling the handler:
 3. refuse it with NOAUTH if the client must authenticate first and the command is not
    flagged ``no_auth``;
 4. run the handler holding the keyspace lock, turning a raised `ReplyError` into the
-   reply;
+   reply (and any other exception, which would be a bug, into an error reply and a
+   log entry rather than a dead connection);
 5. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
    (`Client.mute`).
 
@@ -19,6 +20,9 @@ replicas and the append-only file after step 4.
 
 from __future__ import annotations
 
+import traceback
+
+from app import log
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
@@ -80,6 +84,9 @@ def execute(client: Client, argv: list[bytes]):
                 reply = entry.handler(client, *argv[start:])
             except ReplyError as error:
                 reply = error
+            except Exception as error:  # a bug of ours: say so, log it, keep serving
+                log.warning(f"Internal error running '{entry.name}':\n{traceback.format_exc()}")
+                reply = ReplyError(f"ERR internal error running '{entry.name}': {error!r}")
     if client.replies_muted:  # CLIENT REPLY OFF or SKIP
         reply = client.mute(reply)
     return reply

@@ -46,6 +46,10 @@ INLINE_MAX_SIZE = 64 * 1024
 # An array may announce at most INT_MAX elements (the argc of a C client is an int).
 MULTIBULK_MAX_LEN = 2**31 - 1
 DEFAULT_MAX_BULK_LEN = 512 * 1024 * 1024  # proto-max-bulk-len
+# Until a client has authenticated (when a password is required) Redis accepts only
+# small commands, so a stranger cannot make it buffer megabytes.
+UNAUTHENTICATED_MAX_ARGS = 10
+UNAUTHENTICATED_MAX_BULK_LEN = 16384
 
 
 class ProtocolError(Exception):
@@ -143,12 +147,17 @@ class RequestParser:
     ``parse(data)`` returns every command completed by ``data``, plus the protocol error
     that stopped parsing, if any. The commands before the error are still valid: Redis
     runs them, then sends the error and closes the connection.
+
+    While ``authenticated`` is False, commands are limited in size and ``parse`` returns
+    after each one: the caller runs it (it may be AUTH) and calls ``parse(b"")`` for
+    the rest, so the limits apply to exactly the commands sent before logging in.
     """
 
-    __slots__ = ("max_bulk_len", "_buffer", "_need", "_args", "_remaining", "_bulk_len")
+    __slots__ = ("max_bulk_len", "authenticated", "_buffer", "_need", "_args", "_remaining", "_bulk_len")
 
     def __init__(self, max_bulk_len: int = DEFAULT_MAX_BULK_LEN):
         self.max_bulk_len = max_bulk_len
+        self.authenticated = True
         self._buffer = bytearray()  # unconsumed bytes from earlier reads
         self._need = 0  # don't try again before the buffer holds this many bytes
         self._args: list[bytes] | None = None  # arguments of a half-received array
@@ -194,6 +203,8 @@ class RequestParser:
                         pos = self._parse_inline(data, pos, commands)
                         if pos < 0:
                             return -pos - 1  # incomplete: keep the line
+                        if commands and not self.authenticated:
+                            return pos  # one at a time until logged in
                         continue
                     # Like Redis, look for the '\r' and assume the '\n' after it.
                     newline = find(b"\r", pos)
@@ -202,6 +213,8 @@ class RequestParser:
                     count = _length(data[pos + 1 : newline])
                     if count is None or count > MULTIBULK_MAX_LEN:
                         raise ProtocolError("invalid multibulk length")
+                    if count > UNAUTHENTICATED_MAX_ARGS and not self.authenticated:
+                        raise ProtocolError("unauthenticated multibulk length")
                     pos = newline + 2
                     if count <= 0:
                         continue  # '*0' and '*-1' are empty commands: ignored
@@ -220,6 +233,8 @@ class RequestParser:
                                 got = data[pos : pos + 1].decode("utf-8", "surrogateescape")
                                 raise ProtocolError("expected '$', got '%s'" % got)
                             raise ProtocolError("invalid bulk length")
+                        if size > UNAUTHENTICATED_MAX_BULK_LEN and not self.authenticated:
+                            raise ProtocolError("unauthenticated bulk length")
                         pos = newline + 2
                         bulk_len = size
                     stop = pos + bulk_len
@@ -232,6 +247,8 @@ class RequestParser:
                     remaining -= 1
                 commands.append(args)
                 args = None
+                if not self.authenticated:
+                    return pos  # one at a time until logged in
             return pos
         finally:
             self._args, self._remaining, self._bulk_len = args, remaining, bulk_len

@@ -84,18 +84,7 @@ class Connection(socketserver.BaseRequestHandler):
             state.net_input_bytes += len(data)
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
-            commands, error = parser.parse(data)
-            client.query_buffer = parser.pending
-            out = []
-            for argv in commands:
-                reply = execute(client, argv)
-                out.append(ENCODERS[client.protocol].encode(reply))
-                if client.close_after_reply:
-                    break
-            if error is not None and not client.close_after_reply:
-                log.verbose(f"Protocol error ({error}) from client id={client.id} addr={client.addr}")
-                out.append(ENCODERS[client.protocol].encode(error.reply))
-                client.close_after_reply = True
+            out = self.run_commands(parser, data)
             if out:
                 payload = b"".join(out)
                 state.net_output_bytes += len(payload)
@@ -103,6 +92,28 @@ class Connection(socketserver.BaseRequestHandler):
                     sock.sendall(payload)
                 except OSError:
                     break
+
+    def run_commands(self, parser: RequestParser, data: bytes) -> list[bytes]:
+        """Parse ``data``, run every complete command, return the encoded replies."""
+        client = self.client
+        out = []
+        while True:
+            parser.authenticated = client.authenticated
+            commands, error = parser.parse(data)
+            client.query_buffer = parser.pending
+            for argv in commands:
+                reply = execute(client, argv)  # first: HELLO changes the protocol to encode in
+                out.append(ENCODERS[client.protocol].encode(reply))
+                if client.close_after_reply:
+                    return out
+            if error is not None:
+                log.verbose(f"Protocol error ({error}) from client id={client.id} addr={client.addr}")
+                out.append(ENCODERS[client.protocol].encode(error.reply))
+                client.close_after_reply = True
+                return out
+            if parser.authenticated or not commands:
+                return out
+            data = b""  # not logged in: the parser stopped after one command; go on
 
     def finish(self) -> None:
         state = self.server.state

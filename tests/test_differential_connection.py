@@ -42,8 +42,8 @@ SCRIPTS = {
         CLIENT foo bar
         OBJECT nosuch
         COMMAND FOO
-        "GET\\x00" k
-        OBJECT "ENCODING\\x00zz" k
+        # A name cut by NUL ("GET\\x00") is not compared: Redis hashes the whole name but
+        # compares it as a C string, so whether it is found depends on its random hash seed.
         "BAD\\x00x" "a\\x00b" c
     """,
     "hello": """

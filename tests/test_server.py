@@ -4,6 +4,7 @@ options and shutdown, checked through real sockets, redis-py and redis-cli."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 import redis
 
 from app.protocol import encode_command
-from tests.helpers import ROOT, RawConnection, start_ours
+from tests.helpers import ROOT, RawConnection, start_ours, start_reference
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01):
@@ -326,3 +327,28 @@ def test_signals_stop_the_server_cleanly(signum):
         assert server.process.wait(10) == 0
         assert closed_by_server(connection)
     server.stop()
+
+
+# --------------------------------------------------------------------------- before AUTH
+
+UNAUTHENTICATED_CASES = {
+    "too_many_arguments": encode_command([b"ECHO"] + [b"x"] * 11),
+    "long_bulk_string": b"*2\r\n$4\r\nECHO\r\n$16385\r\n",
+    "small_command_is_parsed_then_refused": encode_command([b"ECHO", b"x" * 16384]) + b"QUIT\r\n",
+    "auth_then_big_command_in_one_packet": encode_command([b"AUTH", b"pw"]) + encode_command([b"ECHO"] + [b"x"] * 11) + b"QUIT\r\n",
+    "inline_auth_then_big_command": b"AUTH pw\r\n" + encode_command([b"ECHO", b"y" * 20000]) + b"QUIT\r\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNAUTHENTICATED_CASES))
+def test_limits_before_auth_match_redis(tmp_path, name):
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed: this compares with it")
+    payload = UNAUTHENTICATED_CASES[name]
+    answers = []
+    for start in (start_ours, start_reference):
+        with start("--requirepass", "pw", cwd=str(tmp_path)) as server, RawConnection(server.port) as connection:
+            connection.send(payload)
+            answers.append(connection.read_until_closed())
+    ours, theirs = answers
+    assert ours == theirs
