@@ -352,3 +352,61 @@ def test_limits_before_auth_match_redis(tmp_path, name):
             answers.append(connection.read_until_closed())
     ours, theirs = answers
     assert ours == theirs
+
+
+# --------------------------------------------------------------------------- introspection
+
+
+def test_command_count_info_docs_list_agree(raw):
+    raw.send_command("COMMAND")
+    everything = raw.read()
+    raw.send_command("COMMAND", "COUNT")
+    assert raw.read() == len(everything) > 50
+    raw.send_command("COMMAND", "LIST")
+    names = raw.read()
+    assert b"get" in names and b"config|get" in names
+    raw.send_command("COMMAND", "DOCS", "get")
+    docs = raw.read()
+    assert docs[0] == b"get"
+    fields = dict(zip(docs[1][::2], docs[1][1::2]))
+    assert fields[b"group"] == b"string" and fields[b"since"] == b"1.0.0" and fields[b"summary"]
+
+
+def test_config_get_glob_patterns(r):
+    found = r.config_get("*max*")
+    assert {"maxclients", "maxmemory", "maxmemory-policy", "proto-max-bulk-len"} <= set(found)
+    assert set(r.config_get("append*")) == {"appendonly", "appenddirname", "appendfilename", "appendfsync"}
+    assert r.config_get("MAXCLIENTS") == {"MAXCLIENTS": "10000"}  # a plain name is echoed as given
+
+
+def test_info_sections(r, server):
+    sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
+    r.set("k", "v")
+    with RawConnection(server.port) as connection:
+
+        def info(*names: str) -> str:
+            return connection.call("INFO", *names).split(b"\r\n", 1)[1].decode()
+
+        assert all(f"# {section.capitalize()}\r\n" in info() for section in sections)
+        for name in ("all", "everything"):
+            assert all(f"# {section.capitalize()}\r\n" in info(name) for section in sections)
+        only = info("replication")
+        assert only.startswith("# Replication\r\nrole:master\r\n") and "# Server" not in only
+        both = info("clients", "stats")
+        assert "# Clients" in both and "# Stats" in both and "# Memory" not in both
+    replication = r.info("replication")
+    assert len(replication["master_replid"]) == 40 and replication["master_repl_offset"] == 0
+    assert r.info("keyspace")["db0"]["keys"] == 1
+
+
+def test_redis_benchmark_default_tests_run_without_error(server):
+    if shutil.which("redis-benchmark") is None:
+        pytest.skip("redis-benchmark is not installed (apt-get install redis-tools)")
+    for extra in ([], ["-P", "16"]):
+        done = subprocess.run(
+            ["redis-benchmark", "-p", str(server.port), "-t", "ping,set,get,incr,mset", "-n", "2000", "-c", "20", "-q", *extra],
+            capture_output=True, text=True, timeout=120,
+        )
+        finished = [line for line in done.stdout.replace("\r", "\n").splitlines() if "requests per second" in line]
+        assert done.returncode == 0, done.stderr
+        assert [line.split(":")[0] for line in finished] == ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]

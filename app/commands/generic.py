@@ -5,12 +5,10 @@ from __future__ import annotations
 from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, text
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
-from app.numeric import parse_int
+from app.numeric import INT64_MAX, parse_int
 from app.protocol import ReplyError
 from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
 
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
 SAME_OBJECT = "ERR source and destination objects are the same"
 
 

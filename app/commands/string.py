@@ -6,12 +6,10 @@ from fractions import Fraction
 
 from app.commands.arguments import NOT_FLOAT, NOT_INTEGER, SYNTAX_ERROR, integer, keyword, wrong_type
 from app.commands.registry import KeySpec, command
-from app.numeric import INF, format_long_double, parse_int, parse_long_double, round_long_double
+from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
 from app.protocol import ReplyError
 from app.store.keyspace import UnencodedString, now_ms
 
-INT64_MAX = 2**63 - 1
-INT64_MIN = -(2**63)
 STRING_TYPES = (bytes, bytearray)
 
 
