@@ -37,6 +37,8 @@ class Client:
         self.last_interaction = self.created
         self.last_command = "NULL"
         self.query_buffer = 0  # bytes received but not yet parsed, for CLIENT LIST
+        self.input_bytes = 0  # read from and written to this client, for INFO
+        self.output_bytes = 0
         self.no_evict = False
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
         self.reply_mode = b"ON"

@@ -77,9 +77,9 @@ def execute(client: Client, argv: list[bytes]):
         reply = NOAUTH
     else:
         server = client.server
-        server.commands_processed += 1
         client.last_command = entry.name
         with server.keyspace.lock:
+            server.commands_processed += 1
             try:
                 reply = entry.handler(client, *argv[start:])
             except ReplyError as error:

@@ -33,6 +33,7 @@ Replies
     ``bool``            ``:1``                  ``#t``
     `Verbatim`          ``$n text``             ``=n txt:text``
     `BigNumber`         ``$n digits``           ``(digits``
+    `NO_REPLY`          nothing                 nothing
     ==================  ======================  =======================
 """
 
@@ -404,10 +405,6 @@ class Encoder:
 
     def encode(self, value) -> bytes:
         return self._by_type[type(value)](value)
-
-    def encode_into(self, value, out: list[bytes]) -> None:
-        """Append the encoding of ``value`` to ``out`` (arrays without joining twice)."""
-        out.append(self._by_type[type(value)](value))
 
     # --- scalars
     @staticmethod

@@ -63,8 +63,7 @@ class Connection(socketserver.BaseRequestHandler):
             sock.sendall(b"-ERR max number of clients reached\r\n")
             return
         client = self.client
-        state = client.server
-        config = state.config
+        config = client.server.config
         parser = RequestParser()
         timeout = None
         while not client.close_after_reply:
@@ -81,13 +80,13 @@ class Connection(socketserver.BaseRequestHandler):
                 break
             if not data:
                 break
-            state.net_input_bytes += len(data)
+            client.input_bytes += len(data)
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
             out = self.run_commands(parser, data)
             if out:
                 payload = b"".join(out)
-                state.net_output_bytes += len(payload)
+                client.output_bytes += len(payload)
                 try:
                     sock.sendall(payload)
                 except OSError:
@@ -119,6 +118,8 @@ class Connection(socketserver.BaseRequestHandler):
         state = self.server.state
         with state.keyspace.lock:
             state.clients.pop(self.client.id, None)
+            state.closed_input_bytes += self.client.input_bytes
+            state.closed_output_bytes += self.client.output_bytes
 
 
 def _address(address: tuple) -> str:

@@ -48,8 +48,12 @@ class ServerState:
         self.connections_received = 0
         self.commands_processed = 0
         self.rejected_connections = 0
-        self.net_input_bytes = 0
-        self.net_output_bytes = 0
+        # Bytes read and written by connections already closed; live clients keep their
+        # own counts (only their thread writes them), so the hot path needs no lock.
+        self.closed_input_bytes = 0
+        self.closed_output_bytes = 0
+        for client in self.clients.values():
+            client.input_bytes = client.output_bytes = 0
         self.keyspace.expired_keys = 0
         self.keyspace.hits = 0
         self.keyspace.misses = 0
@@ -57,6 +61,14 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    def net_bytes(self) -> tuple[int, int]:
+        """Total bytes read from and written to clients (INFO's total_net_*_bytes)."""
+        clients = self.clients.values()
+        return (
+            self.closed_input_bytes + sum(c.input_bytes for c in clients),
+            self.closed_output_bytes + sum(c.output_bytes for c in clients),
+        )
 
     def new_client_id(self) -> int:
         return next(self._client_ids)

@@ -394,6 +394,11 @@ def test_info_sections(r, server):
         assert only.startswith("# Replication\r\nrole:master\r\n") and "# Server" not in only
         both = info("clients", "stats")
         assert "# Clients" in both and "# Stats" in both and "# Memory" not in both
+    stats = r.info("stats")
+    assert stats["total_net_input_bytes"] > 0 and stats["total_net_output_bytes"] > 0
+    with RawConnection(server.port) as connection:  # a client that comes and goes still counts
+        connection.call("ECHO", "x" * 10_000)
+    assert r.info("stats")["total_net_output_bytes"] > stats["total_net_output_bytes"] + 10_000
     replication = r.info("replication")
     assert len(replication["master_replid"]) == 40 and replication["master_repl_offset"] == 0
     assert r.info("keyspace")["db0"]["keys"] == 1

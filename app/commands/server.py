@@ -302,11 +302,12 @@ def _info_persistence(server) -> dict:
 
 def _info_stats(server) -> dict:
     keyspace = server.keyspace
+    input_bytes, output_bytes = server.net_bytes()
     return {
         "total_connections_received": server.connections_received,
         "total_commands_processed": server.commands_processed,
-        "total_net_input_bytes": server.net_input_bytes,
-        "total_net_output_bytes": server.net_output_bytes,
+        "total_net_input_bytes": input_bytes,
+        "total_net_output_bytes": output_bytes,
         "rejected_connections": server.rejected_connections,
         "expired_keys": keyspace.expired_keys,
         "evicted_keys": 0,

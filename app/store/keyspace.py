@@ -294,9 +294,6 @@ class Keyspace:
     def new_scan_id(self) -> int:
         return next(self._scan_ids) % 2**31 or 1
 
-    def key_count(self) -> int:
-        return sum(len(db) for db in self.databases)
-
     def flush_all(self) -> int:
         return sum(db.clear() for db in self.databases)
 
