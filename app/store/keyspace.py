@@ -7,8 +7,9 @@ Locking
     its own. Python's GIL already lets only one thread run Python code at a time, so
     finer locks would buy little speed and cost a great deal of reasoning. The lock is a
     plain ``threading.Lock``, not re-entrant: code that runs under it must never try to
-    take it again. Commands that wait (BLPOP, XREAD BLOCK, WAIT) wait on a
-    ``threading.Condition`` built on this same lock, which releases it while they sleep.
+    take it again. Commands that wait (BLPOP, XREAD BLOCK, WAIT: they come with later
+    features) wait on a ``threading.Condition`` built on this same lock, which releases
+    it while they sleep.
 
 Values
     A string is stored as ``bytes``, or as ``bytearray`` once APPEND or SETRANGE has
