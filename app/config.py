@@ -221,8 +221,8 @@ class Config:
     def matching(self, patterns: list[bytes]) -> dict[bytes, bytes]:
         """CONFIG GET: name -> value for every parameter matching one of the patterns.
 
-        A name without glob characters is looked up directly (aliases included) and
-        echoed as given; patterns match canonical names only, case-insensitively.
+        A name without glob characters is looked up directly and echoed as given; a
+        pattern matches names and aliases (slaveof, replicaof) case-insensitively.
         """
         found: dict[bytes, bytes] = {}
         seen: set[str] = set()
@@ -297,4 +297,6 @@ def load_config(argv: list[str]) -> Config:
             config.set(name, " ".join(words))
         except ConfigError as error:
             raise StartupError(f"Bad value for '{name}' ({where}): {error}") from None
+    if config["daemonize"]:
+        raise StartupError("daemonize yes is not supported: start the server in the background or under a supervisor")
     return config

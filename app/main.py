@@ -6,6 +6,8 @@ of starting the process, so no work that can wait is done before accepting.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import sys
 
@@ -51,9 +53,16 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, request_shutdown)
     signal.signal(signal.SIGINT, request_shutdown)
+    pidfile = config["pidfile"]
+    if pidfile:
+        with open(pidfile, "w") as handle:
+            handle.write(f"{os.getpid()}\n")
     log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
     log.notice("Ready to accept connections tcp")
     serve(state, listeners)
+    if pidfile:
+        with contextlib.suppress(OSError):
+            os.remove(pidfile)
     return 0
 
 

@@ -233,6 +233,19 @@ def test_unknown_option_exits_with_a_clear_error():
     assert "no-such-option" in done.stderr
 
 
+def test_daemonize_is_refused_rather_than_ignored():
+    done = subprocess.run([str(ROOT / "your_program.sh"), "--daemonize", "yes"], capture_output=True, text=True, timeout=20)
+    assert done.returncode != 0 and "daemonize" in done.stderr
+
+
+def test_pidfile_is_written_and_removed(tmp_path):
+    pidfile = tmp_path / "server.pid"
+    server = start_ours("--pidfile", str(pidfile))
+    assert pidfile.read_text() == f"{server.process.pid}\n"
+    server.stop()
+    assert not pidfile.exists()
+
+
 def test_bad_value_exits_with_a_clear_error():
     done = subprocess.run([str(ROOT / "your_program.sh"), "--port", "http"], capture_output=True, text=True, timeout=20)
     assert done.returncode != 0
