@@ -62,9 +62,7 @@ class Command:
     summary: str
     complexity: str
     subcommands: dict[bytes, Command] = field(default_factory=dict)
-    # Looked up for every call, so kept as plain booleans rather than set lookups.
-    is_write: bool = False
-    no_auth: bool = False
+    no_auth: bool = False  # read for every call, so a plain attribute, not a set lookup
 
     def legacy_key_range(self) -> tuple[int, int, int]:
         """(first key, last key, step) as in the old COMMAND reply, derived from the specs."""
@@ -131,7 +129,6 @@ def command(
             since=since,
             summary=summary,
             complexity=complexity,
-            is_write="write" in flag_set,
             no_auth="no_auth" in flag_set,
         )
         if parent:
