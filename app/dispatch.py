@@ -10,7 +10,9 @@ command, from the declarations in the command table, before calling the handler:
 4. run the handler holding the keyspace lock, turning a raised `ReplyError` into the
    reply (and any other exception, which would be a bug, into an error reply and a
    log entry rather than a dead connection);
-5. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
+5. serve the clients blocked on keys the command made ready, before anyone else runs
+   (app/store/blocking.py);
+6. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
    (`Client.mute`).
 
 Later features hook in here, in the same generic way: MULTI queues instead of running,
@@ -87,6 +89,9 @@ def execute(client: Client, argv: list[bytes]):
             except Exception as error:  # a bug of ours: say so, log it, keep serving
                 log.warning(f"Internal error running '{entry.name}':\n{traceback.format_exc()}")
                 reply = ReplyError(f"ERR internal error running '{entry.name}': {error!r}")
+            blocked = server.keyspace.blocked
+            if blocked.ready:  # the command fed keys that clients are blocked on
+                blocked.serve_ready()
     if client.replies_muted:  # CLIENT REPLY OFF or SKIP
         reply = client.mute(reply)
     return reply

@@ -268,7 +268,7 @@ def _info_clients(server) -> dict:
     return {
         "connected_clients": len(server.clients),
         "maxclients": server.config["maxclients"],
-        "blocked_clients": 0,
+        "blocked_clients": len(server.keyspace.blocked),
     }
 
 

@@ -7,9 +7,9 @@ Locking
     its own. Python's GIL already lets only one thread run Python code at a time, so
     finer locks would buy little speed and cost a great deal of reasoning. The lock is a
     plain ``threading.Lock``, not re-entrant: code that runs under it must never try to
-    take it again. Commands that wait (BLPOP, XREAD BLOCK, WAIT: they come with later
-    features) wait on a ``threading.Condition`` built on this same lock, which releases
-    it while they sleep.
+    take it again. Commands that wait for a key (BLPOP, XREAD BLOCK) wait on a
+    ``threading.Condition`` built on this same lock, which releases it while they sleep
+    (`app/store/blocking.py` tells who wakes whom).
 
 Values
     A string is stored as ``bytes``, or as ``bytearray`` once APPEND or SETRANGE has
@@ -34,6 +34,8 @@ import random
 import threading
 import time
 from typing import Callable
+
+from app.store.blocking import BlockedClients
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -153,6 +155,10 @@ class Database:
             self._forget_deadline(key)
         self.keyspace.dirty += 1
         return True
+
+    def signal_ready(self, key: bytes) -> None:
+        """``key`` may now have what a blocked client waits for (see app/store/blocking.py)."""
+        self.keyspace.blocked.signal_ready((self.index, key))
 
     def changed(self, key: bytes) -> None:
         """Record a change made in place to the value at ``key`` (APPEND, SETRANGE)."""
@@ -281,6 +287,7 @@ class Keyspace:
 
     def __init__(self, databases: int = 16):
         self.lock = threading.Lock()
+        self.blocked = BlockedClients(self.lock)
         self.databases = [Database(i, self) for i in range(databases)]
         self.dirty = 0  # changes since the last save (rdb_changes_since_last_save)
         self.expired_keys = 0
