@@ -11,7 +11,7 @@ command, from the declarations in the command table, before calling the handler:
    reply (and any other exception, which would be a bug, into an error reply and a
    log entry rather than a dead connection);
 5. serve the clients blocked on keys the command made ready, before anyone else runs
-   (app/store/blocking.py);
+   (app/store/blocking.py), and count the call for INFO commandstats and errorstats;
 6. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
    (`Client.mute`).
 
@@ -23,6 +23,7 @@ replicas and the append-only file after step 4.
 from __future__ import annotations
 
 import traceback
+from time import perf_counter_ns
 
 from app import log
 from app.client import Client
@@ -48,40 +49,46 @@ def _text(arg: bytes) -> str:
     return c_string(arg)[:128].decode("utf-8", "surrogateescape")
 
 
-def lookup(argv: list[bytes]) -> tuple[Command | ReplyError, int]:
-    """Find the command (or subcommand) for ``argv``; return it and where its arguments start."""
+def lookup(argv: list[bytes]) -> tuple[Command | None, int, ReplyError | None]:
+    """Find the command (or subcommand) for ``argv``.
+
+    Returns the command, where its arguments start, and the error that refuses it
+    (unknown name, wrong number of arguments) or None.
+    """
     entry = COMMANDS.get(argv[0].lower())
     if entry is None:
-        return ReplyError(
+        return None, 0, ReplyError(
             f"ERR unknown command '{_text(argv[0])}', with args beginning with: {_quoted_args(argv[1:])}"
-        ), 0
+        )
+    start = 1
     if entry.subcommands and len(argv) >= 2:
         sub = entry.subcommands.get(argv[1].lower())
         if sub is None:
-            return ReplyError(
+            return None, 0, ReplyError(
                 f"ERR unknown subcommand '{_text(argv[1])}'. Try {_text(argv[0]).upper()} HELP."
-            ), 0
+            )
         entry, start = sub, 2
-    else:
-        start = 1
     arity = entry.arity
     if (arity > 0 and len(argv) != arity) or len(argv) < -arity:
-        return ReplyError(f"ERR wrong number of arguments for '{entry.name}' command"), 0
-    return entry, start
+        return entry, start, ReplyError(f"ERR wrong number of arguments for '{entry.name}' command")
+    return entry, start, None
 
 
 def execute(client: Client, argv: list[bytes]):
     """Run one command for ``client`` and return its reply value."""
-    entry, start = lookup(argv)
-    if entry.__class__ is ReplyError:
-        reply = entry
-    elif not client.authenticated and not entry.no_auth:
-        reply = NOAUTH
-    else:
-        server = client.server
-        client.last_command = entry.name
-        with server.keyspace.lock:
+    entry, start, refusal = lookup(argv)
+    if refusal is None and not client.authenticated and not entry.no_auth:
+        refusal = NOAUTH
+    server = client.server
+    with server.keyspace.lock:
+        if refusal is not None:
+            if entry is not None:
+                entry.stats.rejected_calls += 1
+            reply = refusal
+        else:
+            client.last_command = entry.name
             server.commands_processed += 1
+            started = perf_counter_ns()
             try:
                 reply = entry.handler(client, *argv[start:])
             except ReplyError as error:
@@ -89,9 +96,12 @@ def execute(client: Client, argv: list[bytes]):
             except Exception as error:  # a bug of ours: say so, log it, keep serving
                 log.warning(f"Internal error running '{entry.name}':\n{traceback.format_exc()}")
                 reply = ReplyError(f"ERR internal error running '{entry.name}': {error!r}")
+            entry.stats.record(perf_counter_ns() - started, reply.__class__ is ReplyError)
             blocked = server.keyspace.blocked
             if blocked.ready:  # the command fed keys that clients are blocked on
                 blocked.serve_ready()
+        if reply.__class__ is ReplyError:
+            server.count_error(reply)
     if client.replies_muted:  # CLIENT REPLY OFF or SKIP
         reply = client.mute(reply)
     return reply

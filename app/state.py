@@ -11,6 +11,7 @@ import time
 
 from app.client import Client
 from app.config import Config
+from app.protocol import ReplyError
 from app.store.keyspace import Keyspace
 
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
@@ -44,7 +45,7 @@ class ServerState:
         self.reset_stats()
 
     def reset_stats(self) -> None:
-        """CONFIG RESETSTAT: zero the counters INFO reports."""
+        """CONFIG RESETSTAT: zero the counters INFO reports (commands keep their own)."""
         self.connections_received = 0
         self.commands_processed = 0
         self.rejected_connections = 0
@@ -54,6 +55,7 @@ class ServerState:
         self.closed_output_bytes = 0
         for client in self.clients.values():
             client.input_bytes = client.output_bytes = 0
+        self.error_replies: dict[str, int] = {}  # error code (ERR, WRONGTYPE...) -> count
         self.keyspace.expired_keys = 0
         self.keyspace.hits = 0
         self.keyspace.misses = 0
@@ -61,6 +63,11 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    def count_error(self, error: ReplyError) -> None:
+        """Count an error reply by its code, the first word (INFO errorstats)."""
+        code = error.message.split(" ", 1)[0]
+        self.error_replies[code] = self.error_replies.get(code, 0) + 1
 
     def net_bytes(self) -> tuple[int, int]:
         """Total bytes read from and written to clients (INFO's total_net_*_bytes)."""

@@ -393,16 +393,20 @@ def test_config_get_glob_patterns(r):
 
 
 def test_info_sections(r, server):
-    sections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"]
+    default = ["Server", "Clients", "Memory", "Persistence", "Stats", "Replication", "CPU", "Modules",
+               "Errorstats", "Cluster", "Keyspace"]
     r.set("k", "v")
     with RawConnection(server.port) as connection:
 
         def info(*names: str) -> str:
             return connection.call("INFO", *names).split(b"\r\n", 1)[1].decode()
 
-        assert all(f"# {section.capitalize()}\r\n" in info() for section in sections)
-        for name in ("all", "everything"):
-            assert all(f"# {section.capitalize()}\r\n" in info(name) for section in sections)
+        def titles(text: str) -> list[str]:
+            return [line[2:] for line in text.split("\r\n") if line.startswith("# ")]
+
+        assert titles(info()) == default == titles(info("default"))
+        everything = default[:8] + ["Commandstats"] + default[8:]
+        assert titles(info("all")) == everything == titles(info("everything"))
         only = info("replication")
         assert only.startswith("# Replication\r\nrole:master\r\n") and "# Server" not in only
         both = info("clients", "stats")
@@ -415,6 +419,26 @@ def test_info_sections(r, server):
     replication = r.info("replication")
     assert len(replication["master_replid"]) == 40 and replication["master_repl_offset"] == 0
     assert r.info("keyspace")["db0"]["keys"] == 1
+
+
+def test_commandstats_and_errorstats():
+    with start_ours() as fresh, RawConnection(fresh.port) as connection:
+
+        def info(section: str) -> dict[str, str]:
+            text = connection.call("INFO", section).split(b"\r\n", 1)[1].decode()
+            return dict(line.split(":", 1) for line in text.split("\r\n")[1:] if ":" in line)
+
+        connection.call("SET", "k", "v")
+        connection.call("GET")  # refused: wrong number of arguments
+        connection.call("INCR", "k")  # runs and fails
+        connection.call("NOSUCH")
+        stats = info("commandstats")
+        assert stats["cmdstat_set"].startswith("calls=1,")
+        assert stats["cmdstat_get"].startswith("calls=0,") and "rejected_calls=1," in stats["cmdstat_get"]
+        assert stats["cmdstat_incr"].endswith("failed_calls=1")
+        assert info("errorstats") == {"errorstat_ERR": "count=3"}
+        assert connection.call("CONFIG", "RESETSTAT") == b"+OK\r\n"
+        assert "cmdstat_set" not in info("commandstats") and info("errorstats") == {}
 
 
 def test_redis_benchmark_default_tests_run_without_error(server):

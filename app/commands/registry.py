@@ -48,6 +48,21 @@ class KeySpec:
     notes: str = ""
 
 
+class CommandStats:
+    """What INFO commandstats reports for one command. Updated under the keyspace lock."""
+
+    __slots__ = ("calls", "nanoseconds", "rejected_calls", "failed_calls")
+
+    def __init__(self):
+        self.calls = self.nanoseconds = self.rejected_calls = self.failed_calls = 0
+
+    def record(self, nanoseconds: int, failed: bool) -> None:
+        self.calls += 1
+        self.nanoseconds += nanoseconds
+        if failed:
+            self.failed_calls += 1
+
+
 @dataclass
 class Command:
     name: str  # lower case; "config|get" for a subcommand
@@ -62,6 +77,7 @@ class Command:
     summary: str
     complexity: str
     subcommands: dict[bytes, Command] = field(default_factory=dict)
+    stats: CommandStats = field(default_factory=CommandStats)
     no_auth: bool = False  # read for every call, so a plain attribute, not a set lookup
 
     def legacy_key_range(self) -> tuple[int, int, int]:

@@ -10,7 +10,7 @@ import time
 
 from app import log
 from app.commands.arguments import SYNTAX_ERROR, keyword, text
-from app.commands.registry import COMMANDS, FLAG_ORDER, Command, KeySpec, all_commands, command, command_by_name, container
+from app.commands.registry import COMMANDS, FLAG_ORDER, Command, CommandStats, KeySpec, all_commands, command, command_by_name, container
 from app.config import ConfigError, lookup_parameter
 from app.glob import compile_glob
 from app.protocol import NO_REPLY, ReplyError, SetReply, Verbatim
@@ -203,6 +203,8 @@ def config_set(client, *args: bytes):
 @_config("resetstat", arity=2, since="2.0.0", summary="Resets the server's statistics.")
 def config_resetstat(client):
     client.server.reset_stats()
+    for entry in all_commands():
+        entry.stats = CommandStats()
     return "OK"
 
 
@@ -309,6 +311,7 @@ def _info_stats(server) -> dict:
         "total_net_input_bytes": input_bytes,
         "total_net_output_bytes": output_bytes,
         "rejected_connections": server.rejected_connections,
+        "total_error_replies": sum(server.error_replies.values()),
         "expired_keys": keyspace.expired_keys,
         "evicted_keys": 0,
         "keyspace_hits": keyspace.hits,
@@ -357,31 +360,65 @@ def _info_keyspace(server) -> dict:
     }
 
 
+def _info_modules(server) -> dict:
+    return {}  # no modules here
+
+
+def _info_commandstats(server) -> dict:
+    stats = {}
+    for entry in all_commands():
+        counts = entry.stats
+        if counts.calls or counts.rejected_calls:
+            usec = counts.nanoseconds // 1000
+            per_call = usec / counts.calls if counts.calls else 0
+            stats[f"cmdstat_{entry.name}"] = (
+                f"calls={counts.calls},usec={usec},usec_per_call={per_call:.2f},"
+                f"rejected_calls={counts.rejected_calls},failed_calls={counts.failed_calls}"
+            )
+    return stats
+
+
+def _info_errorstats(server) -> dict:
+    return {f"errorstat_{code}": f"count={count}" for code, count in sorted(server.error_replies.items())}
+
+
+def _info_cluster(server) -> dict:
+    return {"cluster_enabled": 0}
+
+
+# name -> (title, fields), in the order INFO prints them
 INFO_SECTIONS = {
-    "server": _info_server,
-    "clients": _info_clients,
-    "memory": _info_memory,
-    "persistence": _info_persistence,
-    "stats": _info_stats,
-    "replication": _info_replication,
-    "cpu": _info_cpu,
-    "keyspace": _info_keyspace,
+    "server": ("Server", _info_server),
+    "clients": ("Clients", _info_clients),
+    "memory": ("Memory", _info_memory),
+    "persistence": ("Persistence", _info_persistence),
+    "stats": ("Stats", _info_stats),
+    "replication": ("Replication", _info_replication),
+    "cpu": ("CPU", _info_cpu),
+    "modules": ("Modules", _info_modules),
+    "commandstats": ("Commandstats", _info_commandstats),
+    "errorstats": ("Errorstats", _info_errorstats),
+    "cluster": ("Cluster", _info_cluster),
+    "keyspace": ("Keyspace", _info_keyspace),
 }
+INFO_DEFAULT = [name for name in INFO_SECTIONS if name != "commandstats"]
 
 
 def info_text(server, sections: list[str]) -> str:
     """INFO's text for the named sections ("default", "all" and "everything" included)."""
-    wanted: list[str] = []
+    wanted: set[str] = set()
     for name in sections:
-        if name in ("default", "all", "everything"):
-            wanted += INFO_SECTIONS
+        if name == "default":
+            wanted.update(INFO_DEFAULT)
+        elif name in ("all", "everything"):
+            wanted.update(INFO_SECTIONS)
         elif name in INFO_SECTIONS:
-            wanted.append(name)
+            wanted.add(name)
     blocks = []
-    for name in dict.fromkeys(wanted):  # each once, in the order asked
-        fields = INFO_SECTIONS[name](server)
-        lines = [f"# {name.capitalize()}"] + [f"{key}:{value}" for key, value in fields.items()]
-        blocks.append("\r\n".join(lines) + "\r\n")
+    for name, (title, fields) in INFO_SECTIONS.items():
+        if name in wanted:
+            lines = [f"# {title}"] + [f"{key}:{value}" for key, value in fields(server).items()]
+            blocks.append("\r\n".join(lines) + "\r\n")
     return "\r\n".join(blocks)
 
 
