@@ -60,6 +60,11 @@ def _memory(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _clamped(parse: Callable[[str], int], low: int, high: int) -> Callable[[str], int]:
+    """Accept anything ``parse`` does, then bring it within [low, high] (Redis' hz)."""
+    return lambda text: min(max(parse(text), low), high)
+
+
 def _boolean(text: str) -> bool:
     lowered = text.lower()
     if lowered not in ("yes", "no"):
@@ -155,7 +160,7 @@ PARAMETERS = [
     _bool_parameter("protected-mode", "yes"),
     # Keyspace.
     Parameter("databases", "16", _integer(1, INT_MAX), mutable=False),
-    Parameter("hz", "10", _integer(1, 500)),
+    Parameter("hz", "10", _clamped(_integer(0, INT_MAX), 1, 500)),
     Parameter("maxmemory", "0", _memory(0, LLONG_MAX)),
     Parameter(
         "maxmemory-policy",
@@ -182,7 +187,7 @@ PARAMETERS = [
     Parameter("enable-debug-command", "no", _enum("no", "yes", "local"), mutable=False),
     Parameter("enable-protected-configs", "no", _enum("no", "yes", "local"), mutable=False),
     # Process.
-    Parameter("loglevel", "notice", _enum("debug", "verbose", "notice", "warning", "nothing")),
+    Parameter("loglevel", "notice", _enum("debug", "verbose", "notice", "warning")),
     Parameter("logfile", "", mutable=False),
     Parameter("pidfile", ""),
     _bool_parameter("daemonize", "no", mutable=False),

@@ -6,7 +6,7 @@ import os
 import sys
 import time
 
-_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3, "nothing": 4}
+_LEVELS = {"debug": 0, "verbose": 1, "notice": 2, "warning": 3}
 _MARKS = {0: ".", 1: "-", 2: "*", 3: "#"}
 
 threshold = _LEVELS["notice"]

@@ -137,6 +137,38 @@ SCRIPTS = {
         CONFIG GET
         CONFIG RESETSTAT
         CONFIG RESETSTAT x
+        CONFIG SET MaxClients 5000
+        CONFIG GET maxCLIENTS
+        CONFIG SET maxclients 10000
+        CONFIG SET slave-read-only no
+        CONFIG GET replica-read-only
+        CONFIG GET slave-read-only
+        CONFIG SET replica-read-only yes
+        = CONFIG GET timeout maxclients timeout
+        = CONFIG GET append* appendonly
+        CONFIG SET maxmemory-policy ALLKEYS-LRU
+        CONFIG GET maxmemory-policy
+        CONFIG SET maxmemory-policy noeviction
+        CONFIG SET appendonly YES
+        CONFIG GET appendonly
+        CONFIG SET appendonly no
+        CONFIG SET maxmemory 10mb
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory 1G
+        CONFIG GET maxmemory
+        CONFIG SET maxmemory 0
+        CONFIG SET maxmemory -1
+        CONFIG SET maxmemory 1x
+        CONFIG SET hz 0
+        CONFIG GET hz
+        CONFIG SET hz 501
+        CONFIG GET hz
+        CONFIG SET hz -1
+        CONFIG SET hz 10
+        CONFIG SET loglevel loud
+        CONFIG SET replicaof "127.0.0.1 1"
+        CONFIG SET save "1 2 3"
+        CONFIG SET save "a b"
     """,
     "keyspace_wide": """
         SET a 1
