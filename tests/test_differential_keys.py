@@ -752,6 +752,9 @@ COUNTED_COMMANDS = """
     INCR n
     INCRBYFLOAT gone 1
     SETNX gone x
+    MSET gone x s y
+    SETEX gone 100 x
+    PSETEX gone 100000 x
     MSETNX s x q y
     MSETNX s x gone y
     MSETNX gone x
@@ -772,6 +775,7 @@ COUNTED_COMMANDS = """
     UNLINK s gone
     RENAME s t
     RENAME gone t
+    RENAME s gone
     RENAMENX s n
     COPY s t
     COPY gone t

@@ -137,6 +137,11 @@ class Database:
         A ``deadline`` given here is stored even if it has passed, as SET ... PXAT does in
         Redis: the key still counts in DBSIZE until a lookup or active expiry deletes it.
         """
+        # Redis' setKey looks the key up before it overwrites it, so an old value past
+        # its deadline is expired first and counted in expired_keys (MSET, SETEX, RENAME).
+        old_deadline = self.expires.get(key)
+        if old_deadline is not None and old_deadline <= now_ms():
+            self._expire(key)
         self.data[key] = value
         self.access[key] = self.keyspace.clock
         if deadline is not None:
