@@ -45,15 +45,45 @@ class Client:
         self.replies_muted = False  # checked for every command, so one flag for all modes
         self._skip_countdown = 0
         self.close_after_reply = False  # QUIT, or CLIENT KILL of ourselves
+        # Transactions (app/commands/transactions.py): the queue while in MULTI (None
+        # otherwise), whether a command was refused while queueing (EXEC then aborts),
+        # the watched (db index, key) pairs, and whether one of them has changed.
+        self.multi: list | None = None
+        self.multi_failed = False
+        self.in_exec = False  # running EXEC's queue: blocking commands do not block
+        self.watched: set[tuple[int, bytes]] = set()
+        self.dirty_cas = False
+        self.waiter = None  # the Waiter while blocked (BLPOP...), for CLIENT UNBLOCK
+        # Pub/sub (app/pubsub.py): channels, patterns and shard channels subscribed to,
+        # their total (non-zero is RESP2's subscribed mode), and the queue of messages
+        # waiting to be written, made on the first subscription.
+        self.channels: set[bytes] = set()
+        self.patterns: set[bytes] = set()
+        self.shard_channels: set[bytes] = set()
+        self.subscriptions = 0
+        self.outbox = None
 
     def reset(self) -> None:
-        """RESET: back to the state of a new connection (keeping its id and socket)."""
+        """RESET: back to the state of a new connection (keeping its id and socket).
+        Called with the keyspace lock held."""
+        self.forget_state()
         self.db = self.server.keyspace.databases[0]
         self.protocol = 2
         self.name = b""
         self.authenticated = not self.server.config["requirepass"]
         self.no_evict = False
         self.set_reply_mode(b"ON")
+
+    def forget_state(self) -> None:
+        """Leave MULTI, unwatch every key and unsubscribe from everything: what RESET and
+        a closing connection do. Called with the keyspace lock held."""
+        self.multi = None
+        self.multi_failed = False
+        self.dirty_cas = False
+        if self.watched:
+            self.server.keyspace.unwatch_all(self)
+        if self.subscriptions:
+            self.server.pubsub.unsubscribe_all(self)
 
     def set_reply_mode(self, mode: bytes) -> None:
         """CLIENT REPLY ON, OFF or SKIP (the reply to the next command only)."""
@@ -71,8 +101,20 @@ class Client:
         return NO_REPLY
 
     def flags(self) -> str:
-        """The ``flags=`` field of CLIENT LIST: N for a plain client."""
-        return "N"
+        """The ``flags=`` field of CLIENT LIST, in Redis' order: P subscribed, x in MULTI,
+        b blocked, d a watched key changed, e no-evict; N for none of them."""
+        flags = ""
+        if self.subscriptions:
+            flags += "P"
+        if self.multi is not None:
+            flags += "x"
+        if self.waiter is not None:
+            flags += "b"
+        if self.dirty_cas:
+            flags += "d"
+        if self.no_evict:
+            flags += "e"
+        return flags or "N"
 
     def info_line(self) -> str:
         """One line of CLIENT LIST / CLIENT INFO."""
@@ -87,10 +129,11 @@ class Client:
             ("idle", int(now - self.last_interaction)),
             ("flags", self.flags()),
             ("db", self.db.index),
-            ("sub", 0),
-            ("psub", 0),
-            ("ssub", 0),
-            ("multi", -1),
+            ("sub", len(self.channels)),
+            ("psub", len(self.patterns)),
+            ("ssub", len(self.shard_channels)),
+            ("multi", -1 if self.multi is None else len(self.multi)),
+            ("watch", len(self.watched)),
             ("qbuf", self.query_buffer),
             ("qbuf-free", 0),
             ("argv-mem", 0),
@@ -99,7 +142,7 @@ class Client:
             ("rbp", 0),
             ("obl", 0),
             ("oll", 0),
-            ("omem", 0),
+            ("omem", 0 if self.outbox is None else self.outbox.size),
             ("tot-mem", 0),
             ("events", "r"),
             ("cmd", self.last_command),

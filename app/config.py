@@ -15,6 +15,7 @@ from typing import Any, Callable
 from app.glob import compile_glob
 from app.numeric import parse_int
 from app.protocol import split_inline
+from app.store import events
 
 INT_MAX = 2**31 - 1
 LLONG_MAX = 2**63 - 1
@@ -121,6 +122,41 @@ def _replicaof(text: str) -> tuple[str, int] | None:
     return words[0], port
 
 
+def _event_flags(text: str) -> int:
+    try:
+        return events.parse_flags(text)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+_CLIENT_CLASSES = {"normal": "normal", "slave": "slave", "replica": "slave", "pubsub": "pubsub"}
+
+
+def _buffer_limits(text: str) -> dict[str, tuple[int, int, int]]:
+    """``class hard soft seconds`` groups, e.g. ``pubsub 32mb 8mb 60``; the classes not
+    named keep their values (see `Parameter.merge`)."""
+    words = text.split()
+    if not words or len(words) % 4:
+        raise ConfigError("Wrong number of arguments in buffer limit configuration.")
+    limits = {}
+    memory = _memory(0, LLONG_MAX)
+    for i in range(0, len(words), 4):
+        name = _CLIENT_CLASSES.get(words[i].lower())
+        if name is None:
+            raise ConfigError("Invalid client class specified in buffer limit configuration.")
+        try:
+            hard, soft = memory(words[i + 1]), memory(words[i + 2])
+            seconds = _integer(0, LLONG_MAX)(words[i + 3])
+        except ConfigError:
+            raise ConfigError("Error in hard, soft or soft_seconds setting in buffer limit configuration.") from None
+        limits[name] = (hard, soft, seconds)
+    return limits
+
+
+def _format_buffer_limits(limits: dict[str, tuple[int, int, int]]) -> str:
+    return " ".join(f"{name} {hard} {soft} {seconds}" for name, (hard, soft, seconds) in limits.items())
+
+
 def _format_replicaof(value: tuple[str, int] | None) -> str:
     return "" if value is None else f"{value[0]} {value[1]}"
 
@@ -142,6 +178,14 @@ class Parameter:
     protected: bool = False  # refused by CONFIG SET unless enable-protected-configs
     restart: bool = False  # Redis applies it live, we only at start-up (listening sockets)
     aliases: tuple[str, ...] = ()
+    # How a new parsed value combines with the current one (client-output-buffer-limit
+    # sets only the classes it names); None: it replaces it.
+    merge: Callable[[Any, Any], Any] | None = None
+
+    def updated(self, current: Any, text: str) -> Any:
+        """The value after setting ``text``: parsed, and merged if this parameter merges."""
+        value = self.parse(text)
+        return value if self.merge is None else self.merge(current, value)
 
 
 def _bool_parameter(name: str, default: str, **kwargs) -> Parameter:
@@ -157,11 +201,19 @@ PARAMETERS = [
     Parameter("tcp-keepalive", "300", _integer(0, INT_MAX)),
     Parameter("maxclients", "10000", _integer(1, 2**32 - 1)),
     Parameter("proto-max-bulk-len", "536870912", _memory(1024 * 1024, LLONG_MAX)),
+    Parameter(
+        "client-output-buffer-limit",
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        _buffer_limits,
+        _format_buffer_limits,
+        merge=lambda current, new: {**current, **new},
+    ),
     _bool_parameter("protected-mode", "yes"),
     # Keyspace.
     Parameter("databases", "16", _integer(1, INT_MAX), mutable=False),
     Parameter("hz", "10", _clamped(_integer(0, INT_MAX), 1, 500)),
     Parameter("maxmemory", "0", _memory(0, LLONG_MAX)),
+    Parameter("notify-keyspace-events", "", _event_flags, events.format_flags),
     Parameter(
         "maxmemory-policy",
         "noeviction",
@@ -221,7 +273,7 @@ class Config:
         parameter = lookup_parameter(name)
         if parameter is None:
             raise ConfigError("Bad directive or wrong number of arguments")
-        self.values[parameter.name] = parameter.parse(text)
+        self.values[parameter.name] = parameter.updated(self.values[parameter.name], text)
 
     def matching(self, patterns: list[bytes]) -> dict[bytes, bytes]:
         """CONFIG GET: name -> value for every parameter matching one of the patterns.

@@ -7,30 +7,29 @@ command, from the declarations in the command table, before calling the handler:
 2. check the number of arguments against its arity;
 3. refuse it with NOAUTH if the client must authenticate first and the command is not
    flagged ``no_auth``;
-4. run the handler holding the keyspace lock, turning a raised `ReplyError` into the
-   reply (and any other exception, which would be a bug, into an error reply and a
-   log entry rather than a dead connection);
-5. serve the clients blocked on keys the command made ready, before anyone else runs
+4. inside MULTI, refuse commands flagged ``no_multi`` and queue every other command
+   (EXEC runs the queue); in RESP2 subscribed mode, refuse all but the few commands
+   that mode allows. A refusal inside MULTI makes EXEC fail with EXECABORT;
+5. run the handler holding the keyspace lock (`Command.call`), turning a raised
+   `ReplyError` into the reply (and any other exception, which would be a bug, into an
+   error reply and a log entry rather than a dead connection);
+6. serve the clients blocked on keys the command made ready, before anyone else runs
    (app/store/blocking.py), and count the call for INFO commandstats and errorstats;
-6. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
-   (`Client.mute`).
+7. drop the reply if the client asked for silence with CLIENT REPLY OFF or SKIP
+   (`Client.mute`), and queue it, still under the lock, if the client has an outbox
+   (subscribers: app/outbox.py).
 
-Later features hook in here, in the same generic way: MULTI queues instead of running,
-subscribed mode and replica read-only mode refuse by flag, and writes are propagated to
-replicas and the append-only file after step 4.
+Later features hook in here, in the same generic way: replica read-only mode refuses
+by flag, and writes are propagated to replicas and the append-only file after step 5.
 """
 
 from __future__ import annotations
 
-import traceback
-from time import perf_counter_ns
-
-from app import log
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
 from app.commands.registry import Command
-from app.protocol import ReplyError
+from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
 
@@ -74,6 +73,28 @@ def lookup(argv: list[bytes]) -> tuple[Command | None, int, ReplyError | None]:
     return entry, start, None
 
 
+# Commands that run at once inside MULTI instead of being queued (Redis: processCommand).
+RUN_INSIDE_MULTI = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
+# The only commands a RESP2 client may send while subscribed to something.
+SUBSCRIBED_MODE_COMMANDS = frozenset(
+    {"ping", "subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "quit", "reset"}
+)
+
+
+def _refusal_in_state(client: Client, entry: Command) -> ReplyError | None:
+    """The errors of the rare states, checked in Redis' order: a command flagged
+    ``no_multi`` inside MULTI, then anything but (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET
+    in RESP2 subscribed mode (RESP3 has no such mode: its messages are push frames)."""
+    if client.multi is not None and "no_multi" in entry.flags:
+        return ReplyError("ERR Command not allowed inside a transaction")
+    if client.subscriptions and client.protocol == 2 and entry.name.split("|")[0] not in SUBSCRIBED_MODE_COMMANDS:
+        return ReplyError(
+            f"ERR Can't execute '{entry.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET "
+            "are allowed in this context"
+        )
+    return None
+
+
 def execute(client: Client, argv: list[bytes]):
     """Run one command for ``client`` and return its reply value."""
     entry, start, refusal = lookup(argv)
@@ -81,27 +102,45 @@ def execute(client: Client, argv: list[bytes]):
         refusal = NOAUTH
     server = client.server
     with server.keyspace.lock:
+        # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
+        if refusal is None and (client.multi is not None or client.subscriptions):
+            refusal = _refusal_in_state(client, entry)
+            if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
+                client.multi.append((entry, argv[start:]))  # EXEC runs it (app/commands/transactions.py)
+                reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
+                if client.outbox is not None:
+                    queue_reply(client, reply)
+                    reply = NO_REPLY
+                return reply
         if refusal is not None:
             if entry is not None:
                 entry.stats.rejected_calls += 1
+            if client.multi is not None:
+                client.multi_failed = True  # EXEC will answer EXECABORT
             reply = refusal
         else:
             client.last_command = entry.name
-            server.commands_processed += 1
-            started = perf_counter_ns()
-            try:
-                reply = entry.handler(client, *argv[start:])
-            except ReplyError as error:
-                reply = error
-            except Exception as error:  # a bug of ours: say so, log it, keep serving
-                log.warning(f"Internal error running '{entry.name}':\n{traceback.format_exc()}")
-                reply = ReplyError(f"ERR internal error running '{entry.name}': {error!r}")
-            entry.stats.record(perf_counter_ns() - started, reply.__class__ is ReplyError)
+            reply = entry.call(client, argv[start:])
             blocked = server.keyspace.blocked
             if blocked.ready:  # the command fed keys that clients are blocked on
                 blocked.serve_ready()
         if reply.__class__ is ReplyError:
             server.count_error(reply)
-    if client.replies_muted:  # CLIENT REPLY OFF or SKIP
-        reply = client.mute(reply)
+        if client.replies_muted:  # CLIENT REPLY OFF or SKIP
+            reply = client.mute(reply)
+        if client.outbox is not None:
+            # A subscriber's replies join its queue under the lock, in order with the
+            # messages published to it (app/outbox.py).
+            queue_reply(client, reply)
+            reply = NO_REPLY
     return reply
+
+
+def queue_reply(client: Client, reply) -> None:
+    """Append a reply to the client's outbox; disconnect it if that passes its limit."""
+    if reply is NO_REPLY:
+        return
+    server = client.server
+    kind = "pubsub" if client.subscriptions else "normal"
+    if not client.outbox.put(ENCODERS[client.protocol].encode(reply), server.config["client-output-buffer-limit"][kind]):
+        server.pubsub.disconnect_slow(client)

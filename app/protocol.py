@@ -29,6 +29,7 @@ Replies
     ``dict``            flat ``*4 ...``         ``%2 ...``
     `SetReply`          ``*2 ...``              ``~2 ...``
     `Push`              ``*2 ...``              ``>2 ...``
+    `Replies`           each item in turn       each item in turn
     ``float``           ``$4 1.5``              ``,1.5``
     ``bool``            ``:1``                  ``#t``
     `Verbatim`          ``$n text``             ``=n txt:text``
@@ -341,6 +342,12 @@ class Push(list):
     __slots__ = ()
 
 
+class Replies(list):
+    """Several replies in a row, not one array: SUBSCRIBE a b answers once per channel."""
+
+    __slots__ = ()
+
+
 class Verbatim(str):
     """Text meant for humans (INFO, CLIENT LIST): a RESP3 verbatim string, else a bulk."""
 
@@ -397,6 +404,7 @@ class Encoder:
             dict: self._map if resp3 else self._map_as_array,
             SetReply: self._aggregate(b"~") if resp3 else self._array,
             Push: self._aggregate(b">") if resp3 else self._array,
+            Replies: lambda items: b"".join([self._by_type[type(item)](item) for item in items]),
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
             ReplyError: self._error,

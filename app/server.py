@@ -10,10 +10,15 @@ running `Connection.handle`, which loops:
 so a client that pipelines a thousand commands costs one read and one write, not a
 thousand. Reads are large and blocking; the thread holds no lock while it waits on its
 socket, so a slow or silent client only ever delays itself.
+
+A subscriber also receives messages it did not ask for, published by other clients: its
+thread waits on its socket and on its outbox's wake-up pipe together (app/outbox.py),
+and writes the queue out whenever publishers fill it.
 """
 
 from __future__ import annotations
 
+import select
 import socket
 import socketserver
 import threading
@@ -66,12 +71,28 @@ class Connection(socketserver.BaseRequestHandler):
         config = client.server.config
         parser = RequestParser()
         timeout = None
+        poller = None
         while not client.close_after_reply:
-            # The idle timeout may change at any time through CONFIG SET.
-            wanted = config["timeout"] or None
-            if wanted != timeout:
-                timeout = wanted
-                sock.settimeout(timeout)
+            outbox = client.outbox
+            if outbox is not None:
+                # A subscriber: wait for its socket or for messages queued by publishers
+                # (app/outbox.py). Like Redis, the idle timeout spares subscribers.
+                if poller is None:
+                    sock.settimeout(None)
+                    poller = select.poll()
+                    poller.register(sock, select.POLLIN)
+                    poller.register(outbox.wake_fd, select.POLLIN)
+                events = poller.poll()
+                if all(fd != sock.fileno() for fd, _event in events):
+                    if not self.send(outbox.take()):
+                        break
+                    continue
+            else:
+                # The idle timeout may change at any time through CONFIG SET.
+                wanted = config["timeout"] or None
+                if wanted != timeout:
+                    timeout = wanted
+                    sock.settimeout(timeout)
             try:
                 data = sock.recv(READ_SIZE)
             except socket.timeout:
@@ -83,14 +104,22 @@ class Connection(socketserver.BaseRequestHandler):
             client.input_bytes += len(data)
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
-            out = self.run_commands(parser, data)
-            if out:
-                payload = b"".join(out)
-                client.output_bytes += len(payload)
-                try:
-                    sock.sendall(payload)
-                except OSError:
-                    break
+            payload = b"".join(self.run_commands(parser, data))
+            if client.outbox is not None:
+                payload += client.outbox.take()  # after the replies made before it existed
+            if payload and not self.send(payload):
+                break
+
+    def send(self, payload: bytes) -> bool:
+        """Write ``payload`` out; False if the connection is gone."""
+        if not payload:
+            return True
+        self.client.output_bytes += len(payload)
+        try:
+            self.request.sendall(payload)
+        except OSError:
+            return False
+        return True
 
     def run_commands(self, parser: RequestParser, data: bytes) -> list[bytes]:
         """Parse ``data``, run every complete command, return the encoded replies."""
@@ -116,10 +145,55 @@ class Connection(socketserver.BaseRequestHandler):
 
     def finish(self) -> None:
         state = self.server.state
+        client = self.client
         with state.keyspace.lock:
-            state.clients.pop(self.client.id, None)
-            state.closed_input_bytes += self.client.input_bytes
-            state.closed_output_bytes += self.client.output_bytes
+            state.clients.pop(client.id, None)
+            state.closed_input_bytes += client.input_bytes
+            state.closed_output_bytes += client.output_bytes
+            client.forget_state()  # MULTI, watched keys, subscriptions
+        if client.outbox is not None:
+            client.outbox.release()
+
+
+class HangupWatcher:
+    """Notices when a blocked client's connection closes, and ends its wait.
+
+    A client blocked in BLPOP is not reading its socket: its thread sleeps on a
+    Condition (app/store/blocking.py). Without this, a client that hangs up while
+    blocked would stay queued, and the next push would hand an element to nobody. One
+    thread waits, with epoll, for the peer of any blocked client to close its end
+    (EPOLLRDHUP), and cancels that client's wait. Nothing is polled: the thread sleeps
+    until the kernel reports a hang-up.
+    """
+
+    def __init__(self, lock: threading.Lock):
+        self.lock = lock
+        self.epoll = select.epoll()
+        self.clients: dict[int, Client] = {}  # fd -> blocked client; changed under `lock`
+        threading.Thread(target=self.run, name="hang-up watcher", daemon=True).start()
+
+    def add(self, client: Client) -> None:
+        try:
+            self.epoll.register(client.fd, select.EPOLLRDHUP | select.EPOLLHUP | select.EPOLLERR)
+        except OSError:
+            return
+        self.clients[client.fd] = client
+
+    def discard(self, client: Client) -> None:
+        if self.clients.pop(client.fd, None) is not None:
+            try:
+                self.epoll.unregister(client.fd)
+            except OSError:
+                pass
+
+    def run(self) -> None:
+        while True:
+            for fd, _event in self.epoll.poll():
+                with self.lock:
+                    client = self.clients.get(fd)
+                    if client is not None and client.waiter is not None:
+                        client.waiter.cancel()
+                        self.discard(client)
 
 
 def _address(address: tuple) -> str:
@@ -189,6 +263,8 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
         name = f"accept {listener.server_address[0]}"
         # The poll interval bounds how long SHUTDOWN waits for the accept loop to stop.
         threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
+    if hasattr(select, "epoll"):  # Linux; elsewhere a hang-up is noticed at the next push
+        state.keyspace.blocked.watcher = HangupWatcher(state.keyspace.lock)
     expiry = threading.Thread(
         target=state.keyspace.run_active_expiry,
         args=(state.shutdown_requested, lambda: 1 / state.config["hz"]),

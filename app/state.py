@@ -12,6 +12,7 @@ import time
 from app.client import Client
 from app.config import Config
 from app.protocol import ReplyError
+from app.pubsub import PubSub
 from app.store.keyspace import Keyspace
 
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
@@ -33,6 +34,8 @@ class ServerState:
         self.config = config
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
+        self.pubsub = PubSub(self)
+        self.keyspace.publish_event = self.pubsub.publish_event
         self.started = time.time()
         self.run_id = new_replication_id()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
@@ -43,6 +46,12 @@ class ServerState:
         self.replication_id = new_replication_id()
         self.replication_offset = 0
         self.reset_stats()
+        self.apply_config()
+
+    def apply_config(self) -> None:
+        """Copy the parameters that hot paths read into plain attributes (after start-up
+        and after every CONFIG SET)."""
+        self.keyspace.notify_flags = self.config["notify-keyspace-events"]
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: zero the counters INFO reports (commands keep their own)."""

@@ -83,3 +83,40 @@ def compare(ours_port: int, reference_port: int, script: str) -> None:
             elif mode == "type" and got[:1] != want[:1]:
                 problems.append(f"RESP{protocol} {line} (type only)\n   ours:  {got!r}\n   redis: {want!r}")
     assert not problems, "replies differ from Redis:\n" + "\n".join(problems)
+
+
+def collect_notifications(port: int, steps, protocol: int, flags: str) -> list:
+    """Run a script with keyspace notifications on (``flags``), and return every message a
+    subscriber to all channels received meanwhile, in order.
+
+    Notifications are published while the command runs, so once the script's last reply
+    has arrived every message is already queued for the subscriber; a PING on the
+    subscriber's connection then marks the end of them (its answer comes after them).
+    """
+    with RawConnection(port, protocol) as subscriber, RawConnection(port, protocol) as control:
+        control.call("CONFIG", "SET", "notify-keyspace-events", flags)
+        try:
+            subscriber.call("PSUBSCRIBE", "*")
+            run_script(port, steps, protocol)
+            subscriber.send_command("PING")
+            messages = []
+            while True:
+                value = subscriber.read()
+                if value in ([b"pong", b""], "PONG"):
+                    return messages
+                messages.append(value)
+        finally:
+            control.call("CONFIG", "SET", "notify-keyspace-events", "")
+
+
+def compare_notifications(ours_port: int, reference_port: int, script: str, flags: str = "KEA") -> None:
+    """Run ``script`` on both servers, in RESP2 and RESP3, and require the same keyspace
+    notifications, in the same order (the replies themselves are `compare`'s business)."""
+    steps = parse_script(script)
+    problems = []
+    for protocol in (2, 3):
+        mine = collect_notifications(ours_port, steps, protocol, flags)
+        theirs = collect_notifications(reference_port, steps, protocol, flags)
+        if mine != theirs:
+            problems.append(f"RESP{protocol}\n   ours:  {mine!r}\n   redis: {theirs!r}")
+    assert not problems, "notifications differ from Redis:\n" + "\n".join(problems)

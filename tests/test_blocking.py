@@ -12,6 +12,13 @@ import time
 from app.store.keyspace import Keyspace
 
 
+class FakeClient:
+    """What `BlockedClients.wait` reads of a client."""
+
+    in_exec = False
+    waiter = None
+
+
 class Fixture:
     def __init__(self):
         self.keyspace = Keyspace(databases=1)
@@ -38,7 +45,7 @@ class Fixture:
         def run():
             with self.keyspace.lock:
                 attempt = lambda: next((v for v in map(self.pop, keys) if v is not None), None)  # noqa: E731
-                self.results[name] = self.blocked.wait([(0, key) for key in keys], attempt, timeout)
+                self.results[name] = self.blocked.wait(FakeClient(), [(0, key) for key in keys], attempt, timeout)
 
         thread = threading.Thread(target=run)
         thread.start()
@@ -100,3 +107,35 @@ def test_signals_for_keys_nobody_waits_on_cost_nothing():
     f = Fixture()
     f.db.signal_ready(b"nobody")
     assert f.blocked.ready == []
+
+
+def test_a_cancelled_waiter_takes_nothing_and_can_raise():
+    f = Fixture()
+    client = FakeClient()
+    errors = []
+
+    def run():
+        with f.keyspace.lock:
+            try:
+                f.results["c"] = f.blocked.wait(client, [(0, b"k")], lambda: f.pop(b"k"), None)
+            except RuntimeError as error:
+                errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    f.await_condition(lambda: client.waiter is not None)
+    with f.keyspace.lock:
+        client.waiter.cancel(RuntimeError("unblocked"))
+    thread.join()
+    assert [str(e) for e in errors] == ["unblocked"] and len(f.blocked) == 0
+    f.push(b"k", "kept")
+    assert f.lists[b"k"] == ["kept"]
+
+
+def test_inside_a_transaction_nothing_blocks():
+    f = Fixture()
+    client = FakeClient()
+    client.in_exec = True
+    with f.keyspace.lock:
+        assert f.blocked.wait(client, [(0, b"k")], lambda: f.pop(b"k"), None) is None
+    assert len(f.blocked) == 0

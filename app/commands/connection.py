@@ -21,6 +21,8 @@ def _connection(name: str, **kwargs):
 def ping(client, message: bytes | None = None, *extra: bytes):
     if extra:
         raise ReplyError("ERR wrong number of arguments for 'ping' command")
+    if client.subscriptions and client.protocol == 2:  # subscribed mode answers in its own shape
+        return [b"pong", b"" if message is None else message]
     return "PONG" if message is None else message
 
 

@@ -20,8 +20,13 @@ command name; a negative one is a minimum (-2: the name and at least one argumen
 
 from __future__ import annotations
 
+import traceback
 from dataclasses import dataclass, field
+from time import perf_counter_ns
 from typing import Callable
+
+from app import log
+from app.protocol import ReplyError
 
 # COMMAND INFO lists flags and ACL categories in this order, as Redis does.
 FLAG_ORDER = (
@@ -79,6 +84,25 @@ class Command:
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     stats: CommandStats = field(default_factory=CommandStats)
     no_auth: bool = False  # read for every call, so a plain attribute, not a set lookup
+
+    def call(self, client, args):
+        """Run the handler (the keyspace lock is held) and return its reply; count the call.
+
+        A `ReplyError` raised by the handler becomes the reply; any other exception,
+        which would be a bug, becomes an error reply and a log entry rather than a dead
+        connection. The dispatcher calls this, and so does EXEC for each queued command.
+        """
+        client.server.commands_processed += 1
+        started = perf_counter_ns()
+        try:
+            reply = self.handler(client, *args)
+        except ReplyError as error:
+            reply = error
+        except Exception as error:  # a bug of ours: say so, log it, keep serving
+            log.warning(f"Internal error running '{self.name}':\n{traceback.format_exc()}")
+            reply = ReplyError(f"ERR internal error running '{self.name}': {error!r}")
+        self.stats.record(perf_counter_ns() - started, reply.__class__ is ReplyError)
+        return reply
 
     def legacy_key_range(self) -> tuple[int, int, int]:
         """(first key, last key, step) as in the old COMMAND reply, derived from the specs."""

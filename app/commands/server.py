@@ -189,12 +189,13 @@ def config_set(client, *args: bytes):
         if parameter.name in changes:
             raise failed("duplicate parameter")
         try:
-            changes[parameter.name] = parameter.parse(text(value))
+            changes[parameter.name] = parameter.updated(config[parameter.name], text(value))
         except ConfigError as error:
             raise failed(str(error)) from None
         if parameter.restart and changes[parameter.name] != config[parameter.name]:
             raise failed(f"{parameter.name} can only be changed by restarting the server")
     config.values.update(changes)
+    client.server.apply_config()
     if "loglevel" in changes:
         log.configure(config["loglevel"], "")
     return "OK"

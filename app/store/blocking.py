@@ -16,7 +16,13 @@ command, and the waiter is woken with its result already in hand. Serving stops 
 first waiter that finds nothing left.
 
 A waiter whose timeout passes, or whose connection goes away, takes itself out of every
-queue; a result handed over at that very moment is still returned, not lost.
+queue; a result handed over at that very moment is still returned, not lost. Another
+client can end the wait early with CLIENT UNBLOCK (`Waiter.cancel`): as a timeout, or
+with an error. A client whose connection closes while it waits is cancelled the same way
+by the server's hang-up watcher (app/server.py), so no data is handed to a dead client.
+
+Inside a transaction nothing blocks: EXEC runs BLPOP as if its timeout had passed at
+once, as Redis does.
 """
 
 from __future__ import annotations
@@ -32,13 +38,21 @@ _NOTHING = object()
 class Waiter:
     """One blocked client: what it waits for, how to serve it, and its result."""
 
-    __slots__ = ("condition", "keys", "attempt", "result")
+    __slots__ = ("condition", "keys", "attempt", "result", "cancelled", "error")
 
     def __init__(self, lock: threading.Lock, keys: list[Hashable], attempt: Callable):
         self.condition = threading.Condition(lock)
         self.keys = keys
         self.attempt = attempt
         self.result = _NOTHING
+        self.cancelled = False
+        self.error: Exception | None = None  # raised by `wait` when cancelled with one
+
+    def cancel(self, error: Exception | None = None) -> None:
+        """End the wait now: as a timeout, or raising ``error`` (CLIENT UNBLOCK, hang-up)."""
+        self.cancelled = True
+        self.error = error
+        self.condition.notify()
 
 
 class BlockedClients:
@@ -48,23 +62,35 @@ class BlockedClients:
         self.lock = lock
         self._queues: dict[Hashable, deque[Waiter]] = {}
         self.ready: list[Hashable] = []  # keys signalled by the running command
+        self.count = 0  # clients blocked now (INFO blocked_clients)
+        # Told when a client starts and stops waiting, so that it can notice the client's
+        # connection closing meanwhile (the server's hang-up watcher); None in unit tests.
+        self.watcher = None
 
     def __len__(self) -> int:
         """How many clients are blocked (INFO blocked_clients)."""
-        return len({id(waiter) for queue in self._queues.values() for waiter in queue})
+        return self.count
 
-    def wait(self, keys: list[Hashable], attempt: Callable, timeout: float | None):
+    def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None):
         """``attempt()`` now, or once one of ``keys`` is ready; None after ``timeout`` seconds
-        (None: wait forever)."""
+        (None: wait forever), or at once inside a transaction."""
         result = attempt()
-        if result is not None:
+        if result is not None or client.in_exec:
             return result
         waiter = Waiter(self.lock, keys, attempt)
         for key in keys:
             self._queues.setdefault(key, deque()).append(waiter)
+        client.waiter = waiter
+        self.count += 1
+        if self.watcher is not None:
+            self.watcher.add(client)
         deadline = None if timeout is None else time.monotonic() + timeout
         try:
             while waiter.result is _NOTHING:
+                if waiter.cancelled:
+                    if waiter.error is not None:
+                        raise waiter.error
+                    return None
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
@@ -72,6 +98,10 @@ class BlockedClients:
             return waiter.result
         finally:
             self._remove(waiter)
+            client.waiter = None
+            self.count -= 1
+            if self.watcher is not None:
+                self.watcher.discard(client)
 
     def signal_ready(self, key: Hashable) -> None:
         """Note that ``key`` may now satisfy blocked clients; they are served after the command."""
@@ -85,6 +115,9 @@ class BlockedClients:
             queue = self._queues.get(key)
             while queue:
                 waiter = queue[0]
+                if waiter.cancelled:  # gone, or unblocked: it no longer takes anything
+                    self._remove(waiter)
+                    continue
                 result = waiter.attempt()
                 if result is None:
                     break  # nothing left for anyone behind it either

@@ -35,6 +35,7 @@ import threading
 import time
 from typing import Callable
 
+from app.store import events
 from app.store.blocking import BlockedClients
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
@@ -117,11 +118,13 @@ class Database:
         return value
 
     def lookup_read(self, key: bytes, touch: bool = True):
-        """`lookup` for a reading command: counts keyspace hits and misses (INFO stats)."""
+        """`lookup` for a reading command: counts keyspace hits and misses (INFO stats),
+        and announces a miss to those who listen for ``keymiss`` events."""
         value = self.lookup(key, touch)
         keyspace = self.keyspace
         if value is None:
             keyspace.misses += 1
+            self.notify(events.KEY_MISS, "keymiss", key)
         else:
             keyspace.hits += 1
         return value
@@ -142,13 +145,20 @@ class Database:
         old_deadline = self.expires.get(key)
         if old_deadline is not None and old_deadline <= now_ms():
             self._expire(key)
-        self.data[key] = value
-        self.access[key] = self.keyspace.clock
+        data = self.data
+        created = key not in data
+        data[key] = value
+        keyspace = self.keyspace
+        self.access[key] = keyspace.clock
         if deadline is not None:
             self._store_deadline(key, deadline)
         elif not keep_ttl and key in self.expires:
             self._forget_deadline(key)
-        self.keyspace.dirty += 1
+        keyspace.dirty += 1
+        if keyspace.watched:
+            keyspace.touch(self.index, key)
+        if created and keyspace.notify_flags & events.NEW:
+            self.notify(events.NEW, "new", key)
 
     def delete(self, key: bytes) -> bool:
         """Delete ``key``; True if it existed (and had not expired)."""
@@ -158,7 +168,7 @@ class Database:
         del self.access[key]
         if key in self.expires:
             self._forget_deadline(key)
-        self.keyspace.dirty += 1
+        self.changed(key)
         return True
 
     def signal_ready(self, key: bytes) -> None:
@@ -166,11 +176,25 @@ class Database:
         self.keyspace.blocked.signal_ready((self.index, key))
 
     def changed(self, key: bytes) -> None:
-        """Record a change made in place to the value at ``key`` (APPEND, SETRANGE)."""
-        self.keyspace.dirty += 1
+        """Record a change to ``key``: counted for saving, and seen by every client that
+        WATCHes it (Redis: ``signalModifiedKey``). Changes made in place (APPEND, LPUSH on
+        an existing list) call this directly; `set` and `delete` call it themselves."""
+        keyspace = self.keyspace
+        keyspace.dirty += 1
+        if keyspace.watched:
+            keyspace.touch(self.index, key)
+
+    def notify(self, event_class: int, event: str, key: bytes) -> None:
+        """Announce ``event`` on ``key`` if its class is enabled (app/store/events.py)."""
+        keyspace = self.keyspace
+        if keyspace.notify_flags & event_class:
+            keyspace.publish_event(self.index, event, key)
 
     def clear(self) -> int:
-        """Delete every key; return how many there were."""
+        """Delete every key; return how many there were. Clients watching a key that
+        existed see the change."""
+        if self.keyspace.watched:
+            self.keyspace.touch_database(self)
         count = len(self.data)
         self.data = {}
         self.expires = {}
@@ -192,14 +216,14 @@ class Database:
             self.delete(key)
             return
         self._store_deadline(key, deadline_ms)
-        self.keyspace.dirty += 1
+        self.changed(key)
 
     def persist(self, key: bytes) -> bool:
         """Remove the key's deadline; True if it had one."""
         if key not in self.expires:
             return False
         self._forget_deadline(key)
-        self.keyspace.dirty += 1
+        self.changed(key)
         return True
 
     def _store_deadline(self, key: bytes, deadline_ms: int) -> None:
@@ -221,7 +245,8 @@ class Database:
         del self.access[key]
         self._forget_deadline(key)
         self.keyspace.expired_keys += 1
-        self.keyspace.dirty += 1
+        self.notify(events.EXPIRED, "expired", key)
+        self.changed(key)
 
     def expire_sample(self, now: int, sample: int) -> tuple[int, int]:
         """Check up to ``sample`` random keys with deadlines; return (checked, expired)."""
@@ -299,10 +324,79 @@ class Keyspace:
         self.hits = 0
         self.misses = 0
         self.active_expiry = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off, for tests
+        # Keyspace notifications: the enabled classes (notify-keyspace-events), and how to
+        # publish one, which the server supplies (pub/sub is not the keyspace's business).
+        self.notify_flags = 0
+        self.publish_event: Callable[[int, str, bytes], None] = lambda db, event, key: None
+        # WATCH: (db index, key) -> the clients watching it, each with whether the key was
+        # already logically expired when watched (Redis 7.0 tells the two apart).
+        self.watched: dict[tuple[int, bytes], dict] = {}
         # A coarse clock for access times, ticked by the expiry thread, so that a
         # lookup stores an int instead of asking the system for the time.
         self.clock = int(time.time())
         self._scan_ids = itertools.count(1)
+
+    # --- WATCH (Redis: multi.c, touchWatchedKey and touchAllWatchedKeysInDb)
+
+    def touch(self, index: int, key: bytes) -> None:
+        """``key`` of database ``index`` changed: abort the transactions watching it.
+
+        A key that had already expired (but not been deleted) when it was watched, and is
+        now deleted, has not logically changed: that watch only forgets the flag.
+        """
+        watchers = self.watched.get((index, key))
+        if not watchers:
+            return
+        for client, expired in list(watchers.items()):
+            if expired and key not in self.databases[index].data:
+                watchers[client] = False
+                continue
+            client.dirty_cas = True
+            self.unwatch_all(client)  # nothing it watches matters any more
+
+    def touch_database(self, db: Database) -> None:
+        """Database ``db`` is about to be emptied (FLUSHDB, FLUSHALL): every watched key
+        in it that exists changes."""
+        for (index, key), watchers in list(self.watched.items()):
+            if index != db.index or key not in db.data:
+                continue
+            for client, expired in list(watchers.items()):
+                if expired:
+                    watchers[client] = False  # an expired key deleted: no logical change
+                    continue
+                client.dirty_cas = True
+                self.unwatch_all(client)
+
+    def watch(self, client, db: Database, key: bytes) -> None:
+        """WATCH ``key`` for ``client`` (once; watching it again changes nothing)."""
+        entry = (db.index, key)
+        if entry in client.watched:
+            return
+        deadline = db.expires.get(key)
+        expired = key in db.data and deadline is not None and deadline <= now_ms()
+        client.watched.add(entry)
+        self.watched.setdefault(entry, {})[client] = expired
+
+    def unwatch_all(self, client) -> None:
+        for entry in client.watched:
+            watchers = self.watched.get(entry)
+            if watchers is not None:
+                watchers.pop(client, None)
+                if not watchers:
+                    del self.watched[entry]
+        client.watched = set()
+
+    def watched_key_expired(self, client) -> bool:
+        """Whether a watched key has expired since WATCH (EXEC then fails, as in 7.0)."""
+        now = now_ms()
+        for index, key in client.watched:
+            if self.watched[(index, key)][client]:
+                continue  # it had expired already when watched
+            db = self.databases[index]
+            deadline = db.expires.get(key)
+            if key in db.data and deadline is not None and deadline <= now:
+                return True
+        return False
 
     def new_scan_id(self) -> int:
         return next(self._scan_ids) % 2**31 or 1
