@@ -36,6 +36,7 @@ class Client:
         self.created = time.monotonic()
         self.last_interaction = self.created
         self.last_command = "NULL"
+        self.argv: list[bytes] = []  # the command running now, as received
         self.query_buffer = 0  # bytes received but not yet parsed, for CLIENT LIST
         self.input_bytes = 0  # read from and written to this client, for INFO
         self.output_bytes = 0
@@ -62,6 +63,7 @@ class Client:
         self.shard_channels: set[bytes] = set()
         self.subscriptions = 0
         self.outbox = None
+        self.open_outbox: Callable | None = None  # makes this client's Outbox (app/server.py)
 
     def reset(self) -> None:
         """RESET: back to the state of a new connection (keeping its id and socket).

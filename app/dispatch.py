@@ -120,6 +120,7 @@ def execute(client: Client, argv: list[bytes]):
             reply = refusal
         else:
             client.last_command = entry.name
+            client.argv = argv  # for the few errors that quote a word as the client typed it
             reply = entry.call(client, argv[start:])
             blocked = server.keyspace.blocked
             if blocked.ready:  # the command fed keys that clients are blocked on

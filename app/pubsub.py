@@ -4,12 +4,12 @@ Three kinds of subscription, as in Redis 7: channels (SUBSCRIBE), glob patterns 
 channel names (PSUBSCRIBE) and shard channels (SSUBSCRIBE; one shard here, since there
 is no cluster). `PubSub` maps each to its subscribers, in the order they subscribed,
 and each `Client` keeps the reverse (``client.channels``...), so that a client leaving
-costs only its own subscriptions.
+costs only its own subscriptions. A client's first subscription gives it an outbox.
 
 Every method runs with the keyspace lock held, like a command. Delivering never writes
 to a socket: the message is encoded once per protocol version (an array in RESP2, a push
-frame in RESP3) and appended to each subscriber's `Outbox` (app/outbox.py), whose own
-thread writes it. A subscriber whose queue passes the ``pubsub`` output limit is
+frame in RESP3) and appended to each subscriber's `Outbox` (app/outbox.py), which the
+outbox writer thread writes out. A subscriber whose queue passes the ``pubsub`` output limit is
 disconnected, as Redis does, and the publisher never waits for anyone.
 """
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from app import log
 from app.glob import compile_glob
-from app.outbox import Outbox
 from app.protocol import ENCODERS, Push
 from app.store.events import KEYEVENT, KEYSPACE
 
@@ -70,7 +69,7 @@ class PubSub:
         if name in own:
             return False
         if client.outbox is None:
-            client.outbox = Outbox()  # from now on everything for it goes through the queue
+            client.outbox = client.open_outbox()  # from now on everything for it is queued
         own.add(name)
         registry.setdefault(name, {})[client] = None
         client.subscriptions += 1

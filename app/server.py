@@ -11,9 +11,9 @@ so a client that pipelines a thousand commands costs one read and one write, not
 thousand. Reads are large and blocking; the thread holds no lock while it waits on its
 socket, so a slow or silent client only ever delays itself.
 
-A subscriber also receives messages it did not ask for, published by other clients: its
-thread waits on its socket and on its outbox's wake-up pipe together (app/outbox.py),
-and writes the queue out whenever publishers fill it.
+A subscriber also receives messages it did not ask for, published by other clients.
+Everything for it goes to its outbox, which one writer thread for the whole server
+writes out (app/outbox.py); its own thread then only reads.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ import time
 from app import log
 from app.client import Client
 from app.dispatch import execute
+from app.outbox import Outbox
 from app.protocol import ENCODERS, RequestParser
 from app.state import ServerState
 
@@ -54,6 +55,7 @@ class Connection(socketserver.BaseRequestHandler):
             sock.fileno(),
             close=lambda: _shutdown_socket(sock),
         )
+        self.client.open_outbox = lambda: Outbox(sock, state.outbox_writer())
         with state.keyspace.lock:
             state.connections_received += 1
             self.accepted = len(state.clients) < state.config["maxclients"]
@@ -71,28 +73,14 @@ class Connection(socketserver.BaseRequestHandler):
         config = client.server.config
         parser = RequestParser()
         timeout = None
-        poller = None
         while not client.close_after_reply:
-            outbox = client.outbox
-            if outbox is not None:
-                # A subscriber: wait for its socket or for messages queued by publishers
-                # (app/outbox.py). Like Redis, the idle timeout spares subscribers.
-                if poller is None:
-                    sock.settimeout(None)
-                    poller = select.poll()
-                    poller.register(sock, select.POLLIN)
-                    poller.register(outbox.wake_fd, select.POLLIN)
-                events = poller.poll()
-                if all(fd != sock.fileno() for fd, _event in events):
-                    if not self.send(outbox.take()):
-                        break
-                    continue
-            else:
-                # The idle timeout may change at any time through CONFIG SET.
-                wanted = config["timeout"] or None
-                if wanted != timeout:
-                    timeout = wanted
-                    sock.settimeout(timeout)
+            # The idle timeout may change at any time through CONFIG SET. Subscribers are
+            # spared, as in Redis, and their socket must stay in blocking mode for the
+            # outbox writer's non-waiting sends (app/outbox.py).
+            wanted = None if client.outbox is not None else config["timeout"] or None
+            if wanted != timeout:
+                timeout = wanted
+                sock.settimeout(timeout)
             try:
                 data = sock.recv(READ_SIZE)
             except socket.timeout:
@@ -105,15 +93,21 @@ class Connection(socketserver.BaseRequestHandler):
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
             payload = b"".join(self.run_commands(parser, data))
-            if client.outbox is not None:
-                payload += client.outbox.take()  # after the replies made before it existed
-            if payload and not self.send(payload):
-                break
+            outbox = client.outbox
+            if outbox is None:
+                if payload and not self.send(payload):
+                    break
+            elif outbox.held:  # made by this batch: its earlier replies go first
+                timeout = None
+                sock.settimeout(None)
+                outbox.release(payload)
+            elif payload:  # a protocol error, found after the queued replies
+                outbox.put(payload, (0, 0, 0))
+        if client.outbox is not None:
+            client.outbox.finish()
 
     def send(self, payload: bytes) -> bool:
         """Write ``payload`` out; False if the connection is gone."""
-        if not payload:
-            return True
         self.client.output_bytes += len(payload)
         try:
             self.request.sendall(payload)
@@ -151,8 +145,6 @@ class Connection(socketserver.BaseRequestHandler):
             state.closed_input_bytes += client.input_bytes
             state.closed_output_bytes += client.output_bytes
             client.forget_state()  # MULTI, watched keys, subscriptions
-        if client.outbox is not None:
-            client.outbox.release()
 
 
 class HangupWatcher:

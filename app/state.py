@@ -11,6 +11,7 @@ import time
 
 from app.client import Client
 from app.config import Config
+from app.outbox import OutboxWriter
 from app.protocol import ReplyError
 from app.pubsub import PubSub
 from app.store.keyspace import Keyspace
@@ -35,6 +36,8 @@ class ServerState:
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
         self.pubsub = PubSub(self)
+        self._outbox_writer: OutboxWriter | None = None
+        self._writer_lock = threading.Lock()
         self.keyspace.publish_event = self.pubsub.publish_event
         self.started = time.time()
         self.run_id = new_replication_id()
@@ -47,6 +50,13 @@ class ServerState:
         self.replication_offset = 0
         self.reset_stats()
         self.apply_config()
+
+    def outbox_writer(self) -> OutboxWriter:
+        """The thread that writes subscribers' queues, started with the first subscriber."""
+        with self._writer_lock:
+            if self._outbox_writer is None:
+                self._outbox_writer = OutboxWriter()
+            return self._outbox_writer
 
     def apply_config(self) -> None:
         """Copy the parameters that hot paths read into plain attributes (after start-up

@@ -199,8 +199,9 @@ def _client_type(name: bytes) -> bytes:
 
 
 def _is_type(other, kind: bytes) -> bool:
-    """Only normal clients exist until replication and pub/sub add their kinds."""
-    return kind == b"normal"
+    """A client with a subscription is a pubsub client, any other a normal one (masters
+    and replicas come with replication)."""
+    return kind == (b"pubsub" if other.subscriptions else b"normal")
 
 
 @_client("list", arity=-2, flags="admin noscript loading stale", since="2.4.0", tips="nondeterministic_output",
@@ -272,6 +273,27 @@ def _kill(client, victims) -> None:
             victim.close()
 
 
+@_client("unblock", arity=-3, flags="admin noscript loading stale", since="5.0.0",
+         summary="Unblock a client blocked in a blocking command from a different connection",
+         complexity="O(log N) where N is the number of client connections")
+def client_unblock(client, client_id: bytes, *reason: bytes):
+    if len(reason) > 1:
+        raise ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(client.argv[1])}'. "
+                         "Try CLIENT HELP.")
+    as_error = False
+    if reason:
+        word = keyword(reason[0])
+        if word not in (b"TIMEOUT", b"ERROR"):
+            raise ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
+        as_error = word == b"ERROR"
+    target = client.server.clients.get(integer(client_id))
+    if target is None or target.waiter is None:
+        return 0
+    # The blocked command returns as if it had timed out, or fails with this error.
+    target.waiter.cancel(ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK") if as_error else None)
+    return 1
+
+
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
          summary="Sets the client eviction mode of the connection.")
 def client_no_evict(client, mode: bytes):
@@ -326,6 +348,8 @@ def client_help(client):
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+        "    Unblock the specified blocked client.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client library name or version.",
         "NO-EVICT (ON|OFF)",

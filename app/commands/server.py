@@ -317,8 +317,9 @@ def _info_stats(server) -> dict:
         "evicted_keys": 0,
         "keyspace_hits": keyspace.hits,
         "keyspace_misses": keyspace.misses,
-        "pubsub_channels": 0,
-        "pubsub_patterns": 0,
+        "pubsub_channels": len(server.pubsub.channels),
+        "pubsub_patterns": len(server.pubsub.patterns),
+        "pubsubshard_channels": len(server.pubsub.shard_channels),
     }
 
 

@@ -55,11 +55,18 @@ def exec_(client):
         raise ReplyError("EXECABORT Transaction discarded because of previous errors.")
     if aborted:
         return NULL_ARRAY
+    server = client.server
+    replies = []
     client.in_exec = True  # blocking commands in the queue do not block
     try:
-        return [entry.call(client, args) for entry, args in queued]
+        for entry, args in queued:
+            reply = entry.call(client, args)
+            if reply.__class__ is ReplyError:
+                server.count_error(reply)  # INFO errorstats counts errors inside EXEC too
+            replies.append(reply)
     finally:
         client.in_exec = False
+    return replies
 
 
 @_transaction("discard", arity=1, flags="noscript loading stale fast allow_busy", since="2.0.0",
