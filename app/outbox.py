@@ -11,7 +11,8 @@ So a client that subscribes gets an `Outbox`. Everything for that client, messag
 the replies to its own commands alike, is appended to it under the keyspace lock, which
 keeps them in the order Redis would send them. Appending is all a publisher does. One
 `OutboxWriter` thread writes every outbox out, without ever waiting on a socket: it
-sends what the socket accepts now and waits (epoll) for the socket to drain before it
+sends what the socket accepts now and waits (epoll, or its platform's equivalent) for
+the socket to drain before it
 sends the rest, as Redis' event loop does. One writer for all subscribers means one
 thread wake-up per burst of messages, not one per subscriber per message.
 
@@ -24,7 +25,7 @@ server's memory grow without end.
 from __future__ import annotations
 
 import os
-import select
+import selectors
 import socket
 import threading
 import time
@@ -151,11 +152,11 @@ class OutboxWriter:
     """The one thread that writes every outbox out, never blocking on a socket."""
 
     def __init__(self):
-        self._epoll = select.epoll()
+        self._selector = selectors.DefaultSelector()  # epoll on Linux
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
-        self._epoll.register(self._wake_read, select.EPOLLIN)
+        self._selector.register(self._wake_read, selectors.EVENT_READ)
         self._lock = threading.Lock()
         self._scheduled: dict[Outbox, None] = {}  # outboxes with new data (an ordered set)
         self._woken = False  # a wake-up byte is in the pipe already
@@ -181,12 +182,13 @@ class OutboxWriter:
             for fd, waiting in list(self._draining.items()):
                 if waiting is outbox:
                     del self._draining[fd]
-                    self._epoll.unregister(fd)
+                    self._selector.unregister(fd)
 
     def _run(self) -> None:
         while True:
             ready = []
-            for fd, _event in self._epoll.poll():
+            for key, _events in self._selector.select():
+                fd = key.fd
                 if fd == self._wake_read:
                     try:
                         os.read(self._wake_read, 4096)
@@ -217,7 +219,7 @@ class OutboxWriter:
                 return
             if left and fd not in self._draining:
                 self._draining[fd] = outbox
-                self._epoll.register(fd, select.EPOLLOUT)  # call again when it drains
+                self._selector.register(fd, selectors.EVENT_WRITE)  # call again when it drains
             elif not left and fd in self._draining:
                 del self._draining[fd]
-                self._epoll.unregister(fd)
+                self._selector.unregister(fd)
