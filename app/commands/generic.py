@@ -7,6 +7,7 @@ from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import INT64_MAX, parse_int
 from app.protocol import ReplyError
+from app.store import events
 from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
 
 SAME_OBJECT = "ERR source and destination objects are the same"
@@ -22,7 +23,12 @@ ALL_KEYS_RM = [KeySpec(1, "RM delete", last=-1)]
 
 def _delete(client, keys: tuple[bytes, ...]) -> int:
     db = client.db
-    return sum(db.delete(key) for key in keys)
+    deleted = 0
+    for key in keys:
+        if db.delete(key):
+            db.notify(events.GENERIC, "del", key)  # UNLINK's event is "del" too
+            deleted += 1
+    return deleted
 
 
 @_generic("del", arity=-2, flags="write", keys=ALL_KEYS_RM, since="1.0.0",
@@ -154,13 +160,17 @@ def _rename(client, source: bytes, destination: bytes, only_if_new: bool):
         raise ReplyError("ERR no such key")
     if source == destination:
         return 0 if only_if_new else "OK"
-    if only_if_new and db.exists(destination):
-        return 0
+    if db.exists(destination):
+        if only_if_new:
+            return 0
+        # Deleted first, as in Redis, so the destination is announced as "new" even
+        # when it replaces a key.
+        db.delete(destination)
     deadline = db.deadline(source)
     db.delete(source)
-    db.set(destination, value)
-    if deadline is not None:
-        db.set_deadline(destination, deadline)
+    db.set(destination, value, deadline=deadline)
+    db.notify(events.GENERIC, "rename_from", source)
+    db.notify(events.GENERIC, "rename_to", destination)
     return 1 if only_if_new else "OK"
 
 
@@ -211,10 +221,8 @@ def copy(client, source: bytes, destination: bytes, *options: bytes):
         if not replace:
             return 0
         target.delete(destination)
-    deadline = db.deadline(source)
-    target.set(destination, copy_value(value))
-    if deadline is not None:
-        target.set_deadline(destination, deadline)
+    target.set(destination, copy_value(value), deadline=db.deadline(source))
+    target.notify(events.GENERIC, "copy_to", destination)
     return 1
 
 
@@ -230,9 +238,9 @@ def move(client, key: bytes, index: bytes):
         return 0
     deadline = db.deadline(key)
     db.delete(key)
-    target.set(key, value)
-    if deadline is not None:
-        target.set_deadline(key, deadline)
+    target.set(key, value, deadline=deadline)
+    db.notify(events.GENERIC, "move_from", key)
+    target.notify(events.GENERIC, "move_to", key)
     return 1
 
 
@@ -282,7 +290,8 @@ def expire_generic(client, name: str, key: bytes, amount: bytes, options, unit_m
             return 0
         if b"LT" in flags and current is not None and when >= current:
             return 0
-    db.set_deadline(key, when)  # a deadline in the past deletes the key
+    kept = db.set_deadline(key, when)  # a deadline in the past deletes the key
+    db.notify(events.GENERIC, "expire" if kept else "del", key)
     return 1
 
 
@@ -355,9 +364,10 @@ def pexpiretime(client, key: bytes):
           summary="Removes the expiration time of a key.")
 def persist(client, key: bytes):
     db = client.db
-    if db.lookup(key) is None:
+    if db.lookup(key) is None or not db.persist(key):
         return 0
-    return int(db.persist(key))
+    db.notify(events.GENERIC, "persist", key)
+    return 1
 
 
 # --------------------------------------------------------------------------- OBJECT
@@ -373,7 +383,8 @@ def _object(name: str, **kwargs):
 
 
 def _inspect(client, key: bytes):
-    return client.db.lookup_read(key, touch=False)
+    # A miss is counted but not announced as "keymiss", as in Redis.
+    return client.db.lookup_read(key, touch=False, notify=False)
 
 
 def string_encoding(value) -> bytes:

@@ -8,6 +8,7 @@ from app.commands.arguments import NOT_FLOAT, NOT_INTEGER, SYNTAX_ERROR, integer
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
 from app.protocol import ReplyError
+from app.store import events
 from app.store.keyspace import UnencodedString, now_ms
 
 STRING_TYPES = (bytes, bytearray)
@@ -97,6 +98,13 @@ def option_deadline(name: str, expiry: tuple[bytes, bytes] | None) -> int | None
     return expire_deadline(name, expiry[1], unit_ms, absolute)
 
 
+def announce_set(db, key: bytes, deadline: int | None = None) -> None:
+    """The notifications of every SET-like command: "set", then "expire" if it gave a deadline."""
+    db.notify(events.STRING, "set", key)
+    if deadline is not None:
+        db.notify(events.GENERIC, "expire", key)
+
+
 _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT")
 
 
@@ -117,6 +125,7 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
         return snapshot(old) if b"GET" in flags else None
     # A deadline already past is stored all the same (see Database.set).
     db.set(key, value, keep_ttl=b"KEEPTTL" in flags, deadline=deadline)
+    announce_set(db, key, deadline)
     return snapshot(old) if b"GET" in flags else "OK"
 
 
@@ -137,9 +146,10 @@ def getex(client, key: bytes, *options: bytes):
         return None  # before the expiry is checked: GETEX missing EX 0 is nil
     deadline = option_deadline("getex", expiry)
     if deadline is not None:
-        db.set_deadline(key, deadline)  # one already past deletes the key
-    elif b"PERSIST" in flags:
-        db.persist(key)
+        kept = db.set_deadline(key, deadline)  # one already past deletes the key
+        db.notify(events.GENERIC, "expire" if kept else "del", key)
+    elif b"PERSIST" in flags and db.persist(key):
+        db.notify(events.GENERIC, "persist", key)
     return snapshot(value)
 
 
@@ -150,14 +160,17 @@ def getdel(client, key: bytes):
     value = get_string(db, key)
     if value is not None:
         db.delete(key)
+        db.notify(events.GENERIC, "del", key)
     return snapshot(value)
 
 
 @_string("getset", arity=3, flags="write denyoom fast", keys=[KeySpec(1, "RW access update")], since="1.0.0",
          summary="Returns the previous string value of a key after setting it to a new value.")
 def getset(client, key: bytes, value: bytes):
-    old = get_string(client.db, key)
-    client.db.set(key, value)
+    db = client.db
+    old = get_string(db, key)
+    db.set(key, value)
+    announce_set(db, key)
     return snapshot(old)
 
 
@@ -184,6 +197,7 @@ def mset(client, *args: bytes):
     db = client.db
     for key, value in _pairs("mset", args):
         db.set(key, value)
+        announce_set(db, key)
     return "OK"
 
 
@@ -198,29 +212,36 @@ def msetnx(client, *args: bytes):
         return 0
     for key, value in pairs:
         db.set(key, value)
+        announce_set(db, key)
     return 1
 
 
 @_string("setnx", arity=3, flags="write denyoom fast", keys=[KeySpec(1, "OW insert")], since="1.0.0",
          summary="Set the string value of a key only when the key doesn't exist.")
 def setnx(client, key: bytes, value: bytes):
-    if client.db.lookup(key) is not None:
+    db = client.db
+    if db.lookup(key) is not None:
         return 0
-    client.db.set(key, value)
+    db.set(key, value)
+    announce_set(db, key)
     return 1
 
 
 @_string("setex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.0.0",
          summary="Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
 def setex(client, key: bytes, seconds: bytes, value: bytes):
-    client.db.set(key, value, deadline=expire_deadline("setex", seconds, 1000, absolute=False))
+    deadline = expire_deadline("setex", seconds, 1000, absolute=False)
+    client.db.set(key, value, deadline=deadline)
+    announce_set(client.db, key, deadline)
     return "OK"
 
 
 @_string("psetex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.6.0",
          summary="Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.")
 def psetex(client, key: bytes, milliseconds: bytes, value: bytes):
-    client.db.set(key, value, deadline=expire_deadline("psetex", milliseconds, 1, absolute=False))
+    deadline = expire_deadline("psetex", milliseconds, 1, absolute=False)
+    client.db.set(key, value, deadline=deadline)
+    announce_set(client.db, key, deadline)
     return "OK"
 
 
@@ -234,6 +255,7 @@ def append(client, key: bytes, suffix: bytes):
     value = get_string(db, key, read=False)
     if value is None:
         db.set(key, suffix)
+        db.notify(events.STRING, "append", key)
         return len(suffix)
     _check_length(client, len(value) + len(suffix))
     if not isinstance(value, bytearray):
@@ -243,6 +265,7 @@ def append(client, key: bytes, suffix: bytes):
         db.set(key, value, keep_ttl=True)
     value += suffix
     db.changed(key)
+    db.notify(events.STRING, "append", key)  # even for an empty suffix, as in Redis
     return len(value)
 
 
@@ -300,6 +323,7 @@ def setrange(client, key: bytes, offset_arg: bytes, data: bytes):
         value.extend(bytes(offset - len(value)))  # the gap is filled with zero bytes
     value[offset : offset + len(data)] = data
     db.changed(key)
+    db.notify(events.STRING, "setrange", key)
     return len(value)
 
 
@@ -316,6 +340,7 @@ def _add_to_integer(client, key: bytes, increment: int) -> int:
     if not INT64_MIN <= result <= INT64_MAX:
         raise ReplyError("ERR increment or decrement would overflow")
     db.set(key, b"%d" % result, keep_ttl=True)
+    db.notify(events.STRING, "incrby", key)  # INCR, DECR and DECRBY too
     return result
 
 
@@ -365,6 +390,7 @@ def incrbyfloat(client, key: bytes, increment: bytes):
         raise ReplyError("ERR increment would produce NaN or Infinity")
     result = format_long_double(total)
     db.set(key, UnencodedString(result), keep_ttl=True)
+    db.notify(events.STRING, "incrbyfloat", key)
     return result
 
 

@@ -117,14 +117,16 @@ class Database:
             self.access[key] = self.keyspace.clock
         return value
 
-    def lookup_read(self, key: bytes, touch: bool = True):
+    def lookup_read(self, key: bytes, touch: bool = True, notify: bool = True):
         """`lookup` for a reading command: counts keyspace hits and misses (INFO stats),
-        and announces a miss to those who listen for ``keymiss`` events."""
+        and announces a miss to those who listen for ``keymiss`` events (unless
+        ``notify`` is False: OBJECT counts a miss but does not announce it, as in Redis)."""
         value = self.lookup(key, touch)
         keyspace = self.keyspace
         if value is None:
             keyspace.misses += 1
-            self.notify(events.KEY_MISS, "keymiss", key)
+            if notify:
+                self.notify(events.KEY_MISS, "keymiss", key)
         else:
             keyspace.hits += 1
         return value
@@ -210,13 +212,15 @@ class Database:
         """The key's deadline in Unix ms, or None if it has none (the key must exist)."""
         return self.expires.get(key)
 
-    def set_deadline(self, key: bytes, deadline_ms: int) -> None:
-        """Give an existing key a deadline; one in the past deletes the key at once."""
+    def set_deadline(self, key: bytes, deadline_ms: int) -> bool:
+        """Give an existing key a deadline; one in the past deletes the key at once.
+        Returns False if it did, so the caller can announce "del" instead of "expire"."""
         if deadline_ms <= now_ms():
             self.delete(key)
-            return
+            return False
         self._store_deadline(key, deadline_ms)
         self.changed(key)
+        return True
 
     def persist(self, key: bytes) -> bool:
         """Remove the key's deadline; True if it had one."""
