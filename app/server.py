@@ -30,6 +30,7 @@ from app.dispatch import execute
 from app.outbox import Outbox
 from app.protocol import ENCODERS, RequestParser
 from app.state import ServerState
+from app.store.blocking import BlockedClients
 
 READ_SIZE = 64 * 1024
 
@@ -158,8 +159,9 @@ class HangupWatcher:
     until the kernel reports a hang-up.
     """
 
-    def __init__(self, lock: threading.Lock):
-        self.lock = lock
+    def __init__(self, blocked: BlockedClients):
+        self.blocked = blocked
+        self.lock = blocked.lock
         self.epoll = select.epoll()
         self.clients: dict[int, Client] = {}  # fd -> blocked client; changed under `lock`
         threading.Thread(target=self.run, name="hang-up watcher", daemon=True).start()
@@ -183,9 +185,8 @@ class HangupWatcher:
             for fd, _event in self.epoll.poll():
                 with self.lock:
                     client = self.clients.get(fd)
-                    if client is not None and client.waiter is not None:
-                        client.waiter.cancel()
-                        self.discard(client)
+                    if client is not None:
+                        self.blocked.cancel(client)  # which also stops watching it
 
 
 def _address(address: tuple) -> str:
@@ -256,7 +257,7 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
         # The poll interval bounds how long SHUTDOWN waits for the accept loop to stop.
         threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
     if hasattr(select, "epoll"):  # Linux; elsewhere a hang-up is noticed at the next push
-        state.keyspace.blocked.watcher = HangupWatcher(state.keyspace.lock)
+        state.keyspace.blocked.watcher = HangupWatcher(state.keyspace.blocked)
     expiry = threading.Thread(
         target=state.keyspace.run_active_expiry,
         args=(state.shutdown_requested, lambda: 1 / state.config["hz"]),

@@ -44,7 +44,10 @@ class Fixture:
 
         def run():
             with self.keyspace.lock:
-                attempt = lambda: next((v for v in map(self.pop, keys) if v is not None), None)  # noqa: E731
+                def attempt(ready):  # the key that was fed, or None: any of them
+                    tried = keys if ready is None else [ready[1]]
+                    return next((v for v in map(self.pop, tried) if v is not None), None)
+
                 self.results[name] = self.blocked.wait(FakeClient(), [(0, key) for key in keys], attempt, timeout)
 
         thread = threading.Thread(target=run)
@@ -117,7 +120,7 @@ def test_a_cancelled_waiter_takes_nothing_and_can_raise():
     def run():
         with f.keyspace.lock:
             try:
-                f.results["c"] = f.blocked.wait(client, [(0, b"k")], lambda: f.pop(b"k"), None)
+                f.results["c"] = f.blocked.wait(client, [(0, b"k")], lambda _ready: f.pop(b"k"), None)
             except RuntimeError as error:
                 errors.append(error)
 
@@ -137,5 +140,5 @@ def test_inside_a_transaction_nothing_blocks():
     client = FakeClient()
     client.in_exec = True
     with f.keyspace.lock:
-        assert f.blocked.wait(client, [(0, b"k")], lambda: f.pop(b"k"), None) is None
+        assert f.blocked.wait(client, [(0, b"k")], lambda _ready: f.pop(b"k"), None) is None
     assert len(f.blocked) == 0

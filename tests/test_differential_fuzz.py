@@ -1,6 +1,6 @@
 """A differential fuzzer: random short command sequences, run on our server and on Redis.
 
-Hypothesis draws sequences of string and generic key commands from a grammar with small
+Hypothesis draws sequences of string, list and generic key commands from a grammar with small
 alphabets (four key names, a few dozen values and numbers, and generated numbers), so
 commands keep meeting each other's keys, and every reply must match Redis byte for byte.
 After the sequence, the counters of INFO (keyspace hits, misses, expired keys, errors)
@@ -19,6 +19,9 @@ The grammar avoids what two servers cannot agree on:
   in between.
 - KEYS and SCAN list keys in hash-table order, so they compare sorted; SCAN only with
   cursor 0 and a COUNT that finishes in one call. No RANDOMKEY, no OBJECT IDLETIME.
+- Blocking list commands never wait long: their timeouts are 1 ms or invalid, never 0
+  (for ever). Redis ends a wait in its periodic cycle, so hz is raised on both servers
+  for this module, to keep those milliseconds from becoming a tenth of a second.
 
 Commands run interleaved (one on ours, the same on Redis) so that time moves alike on
 both. FUZZ_EXAMPLES raises the number of examples for a deep local run:
@@ -223,6 +226,55 @@ TYPE_NAMES = st.one_of(word("string"), word("none"), word("list"))
 SCAN_OPTIONS = options(option("MATCH", st.sampled_from(PATTERNS)), option("TYPE", TYPE_NAMES), max_size=2)
 NOTHING = st.just([])
 
+# Lists: few distinct elements, so that LREM, LPOS and LINSERT find matches.
+ELEMENTS = alphabet((b"a", b"b", b"c", b"1", b""), (b"x" * 50, b"\x00"), st.binary(max_size=3))
+ELEMENT = one(ELEMENTS)
+ELEMENT_LISTS = st.lists(ELEMENTS, min_size=1, max_size=4)
+POP_COUNTS = alphabet((b"0", b"1", b"2", b"5"), (b"-1", b"x", b"9223372036854775807", b"9223372036854775808"))
+LREM_COUNTS = alphabet((b"0", b"1", b"2", b"-1", b"-2"), (b"x", b"-9223372036854775808"))
+LPOS_OPTIONS = options(
+    option("RANK", st.sampled_from((b"1", b"2", b"-1", b"-2", b"0", b"x", b"-9223372036854775808"))),
+    option("COUNT", POP_COUNTS), option("MAXLEN", POP_COUNTS), JUNK, max_size=3,
+)
+ENDS = st.one_of(word("LEFT"), word("RIGHT"), st.just(b"UP")).map(lambda end: [end])
+# Never 0, nor anything that rounds to it: that would wait for ever.
+TIMEOUTS = one((b"0.001",) * 6 + (b"-1", b"x", b"inf", b"1e400", b""))
+
+
+def numkeys_and_keys():
+    """LMPOP's ``numkeys key...``: mostly the right count, now and then a wrong one."""
+    return st.tuples(key_lists(), st.sampled_from((0,) * 6 + (1, -1))).map(
+        lambda drawn: [b"%d" % (len(drawn[0]) + drawn[1]), *drawn[0]]
+    )
+
+
+MPOP_COUNT = options(option("COUNT", POP_COUNTS), max_size=1)
+LIST_COMMANDS = (
+    cmd(b"LPUSH", KEY, ELEMENT_LISTS),
+    cmd(b"RPUSH", KEY, ELEMENT_LISTS),
+    cmd(b"LPUSHX", KEY, ELEMENT_LISTS),
+    cmd(b"RPUSHX", KEY, ELEMENT_LISTS),
+    cmd(b"LPOP", KEY),
+    cmd(b"RPOP", KEY, one(POP_COUNTS)),
+    cmd(b"LPOP", KEY, one(POP_COUNTS)),
+    cmd(b"LLEN", KEY),
+    cmd(b"LRANGE", KEY, one(RANGE_INDEXES), one(RANGE_INDEXES)),
+    cmd(b"LINDEX", KEY, one(RANGE_INDEXES)),
+    cmd(b"LSET", KEY, one(RANGE_INDEXES), ELEMENT),
+    cmd(b"LINSERT", KEY, one((b"BEFORE", b"AFTER", b"after", b"MIDDLE")), ELEMENT, ELEMENT),
+    cmd(b"LREM", KEY, one(LREM_COUNTS), ELEMENT),
+    cmd(b"LTRIM", KEY, one(RANGE_INDEXES), one(RANGE_INDEXES)),
+    cmd(b"LPOS", KEY, ELEMENT, LPOS_OPTIONS),
+    cmd(b"LMOVE", KEY, KEY, ENDS, ENDS),
+    cmd(b"RPOPLPUSH", KEY, KEY),
+    cmd(b"LMPOP", numkeys_and_keys(), ENDS, MPOP_COUNT),
+    cmd(b"BLPOP", key_lists(), TIMEOUTS),
+    cmd(b"BRPOP", key_lists(), TIMEOUTS),
+    cmd(b"BLMOVE", KEY, KEY, ENDS, ENDS, TIMEOUTS),
+    cmd(b"BRPOPLPUSH", KEY, KEY, TIMEOUTS),
+    cmd(b"BLMPOP", TIMEOUTS, numkeys_and_keys(), ENDS, MPOP_COUNT),
+)
+
 COMMANDS = st.one_of(
     cmd(b"SET", KEY, VALUE, SET_OPTIONS),
     # A key stored already expired, which only a lookup deletes.
@@ -270,6 +322,7 @@ COMMANDS = st.one_of(
     cmd(b"SELECT", one((b"0", b"1"))),
     cmd(b"KEYS", one(PATTERNS)),
     cmd(b"SCAN", one((b"0",)), SCAN_OPTIONS, one((b"COUNT",)), one((b"1000",))),
+    *LIST_COMMANDS,
 )
 
 
@@ -345,6 +398,7 @@ def _final_state() -> list[list[bytes]]:
     for db in (b"0", b"1"):
         commands += [[b"SELECT", db], [b"DBSIZE"]]
         commands += [[*read, key] for key in KEY_NAMES for read in READ_BACK]
+        commands += [[b"LRANGE", key, b"0", b"-1"] for key in KEY_NAMES]
     return commands
 
 
@@ -384,10 +438,12 @@ def no_active_expiry(server, reference):
     for port in ports:
         with RawConnection(port) as connection:
             assert connection.call("DEBUG", "SET-ACTIVE-EXPIRE", "0") == b"+OK\r\n"
+            assert connection.call("CONFIG", "SET", "hz", "500") == b"+OK\r\n"  # see the docstring
     yield ports
     for port in ports:
         with RawConnection(port) as connection:
             connection.call("DEBUG", "SET-ACTIVE-EXPIRE", "1")
+            connection.call("CONFIG", "SET", "hz", "10")
 
 
 @settings(max_examples=EXAMPLES, deadline=None)

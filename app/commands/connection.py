@@ -287,11 +287,11 @@ def client_unblock(client, client_id: bytes, *reason: bytes):
             raise ReplyError("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")
         as_error = word == b"ERROR"
     target = client.server.clients.get(integer(client_id))
-    if target is None or target.waiter is None:
+    if target is None:
         return 0
     # The blocked command returns as if it had timed out, or fails with this error.
-    target.waiter.cancel(ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK") if as_error else None)
-    return 1
+    error = ReplyError("UNBLOCKED client unblocked via CLIENT UNBLOCK") if as_error else None
+    return int(client.server.keyspace.blocked.cancel(target, error))
 
 
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",

@@ -32,7 +32,7 @@ from app.protocol import ReplyError
 FLAG_ORDER = (
     "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
     "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
-    "no_propagate no_multi allow_busy"
+    "no_propagate no_multi allow_busy movablekeys"
 ).split()
 ACL_CATEGORY_ORDER = (
     "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub "
@@ -44,13 +44,18 @@ ACL_CATEGORY_ORDER = (
 class KeySpec:
     """Where a command's keys are: from argument ``index``, up to ``last`` (relative to
     the first key, or negative from the end), every ``step`` arguments, and what the
-    command does to them (``flags``: RO/RW/OW/RM and access/update/insert/delete)."""
+    command does to them (``flags``: RO/RW/OW/RM and access/update/insert/delete).
+
+    With ``keynum``, argument ``index`` is instead the number of keys, which follow it
+    every ``step`` arguments (LMPOP's numkeys). Such keys move with the arguments, so
+    the command is flagged ``movablekeys`` and the old key range leaves them out."""
 
     index: int
     flags: str
     last: int = 0
     step: int = 1
     notes: str = ""
+    keynum: bool = False
 
 
 class CommandStats:
@@ -106,14 +111,15 @@ class Command:
 
     def legacy_key_range(self) -> tuple[int, int, int]:
         """(first key, last key, step) as in the old COMMAND reply, derived from the specs."""
-        if not self.key_specs:
+        specs = [spec for spec in self.key_specs if not spec.keynum]
+        if not specs:
             return 0, 0, 0
-        if len(self.key_specs) == 1:
-            spec = self.key_specs[0]
+        if len(specs) == 1:
+            spec = specs[0]
             last = spec.index + spec.last if spec.last >= 0 else spec.last
             return spec.index, last, spec.step
-        first = min(spec.index for spec in self.key_specs)
-        last = max(spec.index + spec.last if spec.last >= 0 else spec.last for spec in self.key_specs)
+        first = min(spec.index for spec in specs)
+        last = max(spec.index + spec.last if spec.last >= 0 else spec.last for spec in specs)
         return first, last, 1
 
 

@@ -30,10 +30,13 @@ def _key_spec_reply(spec: KeySpec) -> dict:
         reply[b"notes"] = spec.notes.encode()
     reply[b"flags"] = SetReply(spec.flags.split())
     reply[b"begin_search"] = {b"type": b"index", b"spec": {b"index": spec.index}}
-    reply[b"find_keys"] = {
-        b"type": b"range",
-        b"spec": {b"lastkey": spec.last, b"keystep": spec.step, b"limit": 0},
-    }
+    if spec.keynum:
+        reply[b"find_keys"] = {b"type": b"keynum", b"spec": {b"keynumidx": 0, b"firstkey": 1, b"keystep": spec.step}}
+    else:
+        reply[b"find_keys"] = {
+            b"type": b"range",
+            b"spec": {b"lastkey": spec.last, b"keystep": spec.step, b"limit": 0},
+        }
     return reply
 
 

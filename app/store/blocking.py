@@ -12,8 +12,10 @@ A command that may have made a key ready (RPUSH, XADD...) calls
 dispatcher calls `BlockedClients.serve_ready`, which goes through each ready key's
 queue in arrival order and runs each waiter's ``attempt`` *for* it, as Redis does:
 the data is handed to the longest-waiting client before any other client can run a
-command, and the waiter is woken with its result already in hand. Serving stops at the
-first waiter that finds nothing left.
+command, and the waiter is woken with its result already in hand. The attempt is told
+which key became ready (``attempt(key)``; the first attempt gets None: any key), so a
+client blocked on several keys is served from the one that was fed. Serving stops at
+the first waiter that finds nothing left.
 
 A waiter whose timeout passes, or whose connection goes away, takes itself out of every
 queue; a result handed over at that very moment is still returned, not lost. Another
@@ -38,9 +40,10 @@ _NOTHING = object()
 class Waiter:
     """One blocked client: what it waits for, how to serve it, and its result."""
 
-    __slots__ = ("condition", "keys", "attempt", "result", "cancelled", "error")
+    __slots__ = ("client", "condition", "keys", "attempt", "result", "cancelled", "error")
 
-    def __init__(self, lock: threading.Lock, keys: list[Hashable], attempt: Callable):
+    def __init__(self, client, lock: threading.Lock, keys: list[Hashable], attempt: Callable):
+        self.client = client
         self.condition = threading.Condition(lock)
         self.keys = keys
         self.attempt = attempt
@@ -72,12 +75,12 @@ class BlockedClients:
         return self.count
 
     def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None):
-        """``attempt()`` now, or once one of ``keys`` is ready; None after ``timeout`` seconds
-        (None: wait forever), or at once inside a transaction."""
-        result = attempt()
+        """``attempt(None)`` now, or ``attempt(key)`` once one of ``keys`` is ready; None
+        after ``timeout`` seconds (None: wait forever), or at once inside a transaction."""
+        result = attempt(None)
         if result is not None or client.in_exec:
             return result
-        waiter = Waiter(self.lock, keys, attempt)
+        waiter = Waiter(client, self.lock, keys, attempt)
         for key in keys:
             self._queues.setdefault(key, deque()).append(waiter)
         client.waiter = waiter
@@ -97,11 +100,7 @@ class BlockedClients:
                 waiter.condition.wait(remaining)
             return waiter.result
         finally:
-            self._remove(waiter)
-            client.waiter = None
-            self.count -= 1
-            if self.watcher is not None:
-                self.watcher.discard(client)
+            self._unblock(waiter)
 
     def signal_ready(self, key: Hashable) -> None:
         """Note that ``key`` may now satisfy blocked clients; they are served after the command."""
@@ -116,16 +115,38 @@ class BlockedClients:
             while queue:
                 waiter = queue[0]
                 if waiter.cancelled:  # gone, or unblocked: it no longer takes anything
-                    self._remove(waiter)
+                    self._unblock(waiter)
                     continue
-                result = waiter.attempt()
+                try:
+                    result = waiter.attempt(key)
+                except Exception as error:  # a bug: the waiter reports it, the feeder goes on
+                    self._unblock(waiter)
+                    waiter.cancel(error)
+                    continue
                 if result is None:
                     break  # nothing left for anyone behind it either
                 waiter.result = result
-                self._remove(waiter)
+                self._unblock(waiter)  # no longer blocked, though its thread wakes later
                 waiter.condition.notify()
 
-    def _remove(self, waiter: Waiter) -> None:
+    def cancel(self, client, error: Exception | None = None) -> bool:
+        """End ``client``'s wait at once (CLIENT UNBLOCK, a hang-up); False if not blocked."""
+        waiter = client.waiter
+        if waiter is None:
+            return False
+        self._unblock(waiter)
+        waiter.cancel(error)
+        return True
+
+    def _unblock(self, waiter: Waiter) -> None:
+        """Take ``waiter`` out of every queue and out of the count, once."""
+        client = waiter.client
+        if client.waiter is not waiter:
+            return
+        client.waiter = None
+        self.count -= 1
+        if self.watcher is not None:
+            self.watcher.discard(client)
         for key in waiter.keys:
             queue = self._queues.get(key)
             if queue is None:

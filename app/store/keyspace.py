@@ -159,6 +159,8 @@ class Database:
         keyspace.dirty += 1
         if keyspace.watched:
             keyspace.touch(self.index, key)
+        if created and keyspace.blocked.count:
+            self.signal_ready(key)  # as Redis' dbAdd: RENAME, COPY or MOVE can feed a BLPOP
         if created and keyspace.notify_flags & events.NEW:
             self.notify(events.NEW, "new", key)
 
