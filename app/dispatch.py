@@ -29,6 +29,7 @@ from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
 from app.commands.registry import Command
+from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
@@ -101,12 +102,14 @@ def execute(client: Client, argv: list[bytes]):
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
     server = client.server
+    client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     with server.keyspace.lock:
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions):
             refusal = _refusal_in_state(client, entry)
             if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
-                client.multi.append((entry, argv[start:]))  # EXEC runs it (app/commands/transactions.py)
+                if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
+                    client.multi.append((entry, argv[start:]))  # EXEC runs it (app/commands/transactions.py)
                 reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
                 if client.outbox is not None:
                     queue_reply(client, reply)
@@ -117,9 +120,9 @@ def execute(client: Client, argv: list[bytes]):
                 entry.stats.rejected_calls += 1
             if client.multi is not None:
                 client.multi_failed = True  # EXEC will answer EXECABORT
-            reply = refusal
+            # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
+            reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
         else:
-            client.last_command = entry.name
             client.argv = argv  # for the few errors that quote a word as the client typed it
             reply = entry.call(client, argv[start:])
             blocked = server.keyspace.blocked

@@ -129,7 +129,12 @@ class PubSub:
         return count
 
     def disconnect_slow(self, client) -> None:
-        """Close a client whose queue passed its output limit (its messages are dropped)."""
+        """Close a client whose queue passed its output limit (its messages are dropped).
+
+        Once only: an outbox already closed (this client is being disconnected, or its
+        peer is gone) refuses every later put, and each would land here again."""
+        if client.outbox.closed:
+            return
         log.warning(
             f"Client id={client.id} addr={client.addr} scheduled to be closed ASAP for overcoming of "
             "output buffer limits."

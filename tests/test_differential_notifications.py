@@ -6,7 +6,9 @@ classes on both channels, plus the "n" (new key) and "m" (key miss) classes that
 leaves out, and a few single classes on one channel, which must filter the same events
 out. Keys that expire are made with ``PX 1`` and a ``DEBUG SLEEP``, with active expiry off
 so that the lookup that follows finds them ("expired" then, for a read, "keymiss"); those
-scripts turn active expiry back on at the end, as both servers are shared.
+scripts end with FLUSHALL (which announces nothing) before they turn active expiry back
+on, as both servers are shared: an expired key left behind would otherwise announce
+itself during the next script.
 
 RANDOMKEY and SCAN only meet one expired key at a time: with several, the order in which
 they are deleted depends on Redis' hash table.
@@ -250,6 +252,7 @@ SCRIPTS = {
         UNLINK p
         COPY live q DB 1
         MOVE live 1
+        FLUSHALL
         DEBUG SET-ACTIVE-EXPIRE 1
     """,
     "expired_found_by_keys": """
@@ -272,6 +275,7 @@ SCRIPTS = {
         COPY f y
         COPY b g
         MOVE missing 1
+        FLUSHALL
         DEBUG SET-ACTIVE-EXPIRE 1
     """,
     "expired_found_by_reads": """
@@ -302,6 +306,7 @@ SCRIPTS = {
         TOUCH k
         OBJECT ENCODING l
         KEYS *
+        FLUSHALL
         DEBUG SET-ACTIVE-EXPIRE 1
     """,
     "expired_found_by_randomkey_and_scan": """
@@ -317,6 +322,7 @@ SCRIPTS = {
         DEBUG SLEEP 0.01
         SCAN 0 MATCH x*
         SCAN 0
+        FLUSHALL
         DEBUG SET-ACTIVE-EXPIRE 1
     """,
     "flush": """

@@ -89,6 +89,8 @@ def punsubscribe(client, *patterns: bytes):
          summary="Listen for messages published to the given shard channels",
          complexity="O(N) where N is the number of shard channels to subscribe to.")
 def ssubscribe(client, *channels: bytes):
+    if client.in_exec:  # unlike (P)SUBSCRIBE, Redis 7.0 spares it no backward compatibility
+        raise ReplyError("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client")
     return _subscribe_each(client, b"ssubscribe", channels, client.server.pubsub.ssubscribe, _shard_count)
 
 

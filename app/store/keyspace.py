@@ -110,7 +110,7 @@ class Database:
         if value is None:
             return None
         deadline = self.expires.get(key)
-        if deadline is not None and deadline <= now_ms():
+        if deadline is not None and deadline <= self.keyspace.now():
             self._expire(key)
             return None
         if touch:
@@ -145,7 +145,7 @@ class Database:
         # Redis' setKey looks the key up before it overwrites it, so an old value past
         # its deadline is expired first and counted in expired_keys (MSET, SETEX, RENAME).
         old_deadline = self.expires.get(key)
-        if old_deadline is not None and old_deadline <= now_ms():
+        if old_deadline is not None and old_deadline <= self.keyspace.now():
             self._expire(key)
         data = self.data
         created = key not in data
@@ -217,7 +217,7 @@ class Database:
     def set_deadline(self, key: bytes, deadline_ms: int) -> bool:
         """Give an existing key a deadline; one in the past deletes the key at once.
         Returns False if it did, so the caller can announce "del" instead of "expire"."""
-        if deadline_ms <= now_ms():
+        if deadline_ms <= self.keyspace.now():
             self.delete(key)
             return False
         self._store_deadline(key, deadline_ms)
@@ -330,6 +330,9 @@ class Keyspace:
         self.hits = 0
         self.misses = 0
         self.active_expiry = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off, for tests
+        # While EXEC runs, the time at which keys expire stands still, as in Redis, so a
+        # key cannot expire between two commands of one transaction.
+        self.frozen_time: int | None = None
         # Keyspace notifications: the enabled classes (notify-keyspace-events), and how to
         # publish one, which the server supplies (pub/sub is not the keyspace's business).
         self.notify_flags = 0
@@ -341,6 +344,10 @@ class Keyspace:
         # lookup stores an int instead of asking the system for the time.
         self.clock = int(time.time())
         self._scan_ids = itertools.count(1)
+
+    def now(self) -> int:
+        """Unix time in ms for expiry decisions: the clock, unless EXEC froze it."""
+        return self.frozen_time or now_ms()
 
     # --- WATCH (Redis: multi.c, touchWatchedKey and touchAllWatchedKeysInDb)
 
@@ -379,7 +386,7 @@ class Keyspace:
         if entry in client.watched:
             return
         deadline = db.expires.get(key)
-        expired = key in db.data and deadline is not None and deadline <= now_ms()
+        expired = key in db.data and deadline is not None and deadline <= self.now()
         client.watched.add(entry)
         self.watched.setdefault(entry, {})[client] = expired
 
@@ -394,7 +401,7 @@ class Keyspace:
 
     def watched_key_expired(self, client) -> bool:
         """Whether a watched key has expired since WATCH (EXEC then fails, as in 7.0)."""
-        now = now_ms()
+        now = self.now()
         for index, key in client.watched:
             if self.watched[(index, key)][client]:
                 continue  # it had expired already when watched
