@@ -24,7 +24,7 @@ import time
 
 from app.protocol import ReplyParser, encode_command
 from tests.differential import parse_script, unordered
-from tests.helpers import RawConnection
+from tests.helpers import RawConnection, wait_until
 
 SENTINEL = b"sentinel-6d1c2f"
 _ID = re.compile(rb"(\$2\r\nid\r\n):\d+\r\n")
@@ -171,17 +171,6 @@ def compare_streams(ours_port: int, reference_port: int, script: str, protocols=
             problems.append(f"RESP{protocol}\n   ours:  {mine!r}\n   redis: {theirs!r}")
     assert not problems, "bytes differ from Redis:\n" + "\n".join(problems)
 
-
-def wait_until(condition, timeout: float = 10.0, what: str = "condition"):
-    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
 
 
 def wait_for_no_subscribers(port: int) -> None:

@@ -17,6 +17,20 @@ from app.protocol import ReplyParser, encode_command  # noqa: E402
 START_TIMEOUT = 10.0
 
 
+def wait_until(condition, timeout: float = 10.0, what: str = "condition", interval: float = 0.005):
+    """Poll ``condition`` until it returns something true, and return that; fail after
+    ``timeout`` seconds. For states only visible from outside (a client blocked, a
+    subscriber gone), never as a stand-in for a sleep."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(interval)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on now (never 6379/6380: those belong to the tester)."""
     with socket.socket() as sock:

@@ -12,23 +12,12 @@ import threading
 import time
 
 from app.protocol import encode_command
-from tests.helpers import RawConnection, start_ours
+from tests.helpers import RawConnection, start_ours, wait_until
 
 MESSAGES = 100_000
 PAYLOAD = b"x" * 100
 HANG_GUARD = 60.0
 
-
-def wait_until(condition, timeout: float = 20.0, what: str = "condition"):
-    """Poll ``condition`` until it returns something true; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def rss_bytes(pid: int) -> int:

@@ -15,19 +15,8 @@ import pytest
 import redis
 
 from app.protocol import encode_command
-from tests.helpers import ROOT, RawConnection, start_ours, start_reference
+from tests.helpers import ROOT, RawConnection, start_ours, start_reference, wait_until
 
-
-def wait_until(predicate, timeout: float = 10.0, interval: float = 0.01):
-    """Poll ``predicate`` until it is true (for conditions only visible from outside)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(interval)
 
 
 def closed_by_server(connection: RawConnection) -> bool:
