@@ -19,6 +19,31 @@ from tests.differential import compare
 from tests.helpers import RawConnection
 
 SCRIPTS = {
+    "swapdb": """
+        SET a 1
+        SELECT 1
+        SET b 2 PXAT 32503680000000
+        SELECT 0
+        SWAPDB 0 1
+        GET a
+        GET b
+        PEXPIRETIME b
+        SELECT 1
+        GET a
+        DBSIZE
+        SELECT 0
+        SWAPDB 0 0
+        DBSIZE
+        SWAPDB 1 0
+        GET a
+        SWAPDB a 1
+        SWAPDB 1 a
+        SWAPDB 0 16
+        SWAPDB -1 0
+        SWAPDB 99999999999 0
+        SWAPDB 0
+        SWAPDB 0 1 2
+    """,
     "del_unlink_exists": """
         DEL
         DEL a

@@ -325,6 +325,14 @@ SCRIPTS = {
         FLUSHALL
         DEBUG SET-ACTIVE-EXPIRE 1
     """,
+    "swapdb": """
+        SET a 1
+        SWAPDB 0 1
+        SWAPDB 1 1
+        SELECT 1
+        DEL a
+        SELECT 0
+    """,
     "flush": """
         MSET a 1 b 2
         SELECT 1

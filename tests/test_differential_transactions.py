@@ -505,6 +505,29 @@ SCRIPTS["exec_refused_by_the_dispatcher"] = """
     EXEC
     GET a
 """
+# SWAPDB changes every watched key that exists in either database before or after.
+SCRIPTS["swapdb_touches_watched_keys"] = """
+    SET here 1
+    SELECT 1
+    SET there 1
+    SELECT 0
+    WATCH here
+    SWAPDB 0 1
+    MULTI
+    PING
+    EXEC
+    WATCH there
+    SWAPDB 0 1
+    MULTI
+    PING
+    EXEC
+    WATCH nowhere
+    SWAPDB 0 1
+    MULTI
+    PING
+    EXEC
+    SWAPDB 1 1
+"""
 SCRIPTS["time_stands_still_inside_exec"] = """
     SET k v
     MULTI

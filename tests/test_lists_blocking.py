@@ -287,3 +287,18 @@ def test_the_count_of_blocked_clients_drops_as_soon_as_one_is_served(server, con
         assert client.read_raw() == bulks(b"k", b"v")
     finally:
         client.close()
+
+
+def test_swapdb_serves_a_client_blocked_on_a_key_the_swap_brings(server, control):
+    """After SWAPDB the client waits on the same database number, now holding the other
+    contents: a list there serves it at once (Redis: scanDatabaseForReadyKeys)."""
+    client = block(server, control, "BLPOP", "k", "0", count=1)
+    try:
+        control.call("SELECT", "1")
+        control.call("RPUSH", "k", "from-db1")
+        assert control.call("SWAPDB", "0", "1") == b"+OK\r\n"
+        assert client.read_raw() == bulks(b"k", b"from-db1")
+        assert control.call("EXISTS", "k") == b":0\r\n"  # db 1 now holds what db 0 had: nothing
+    finally:
+        control.call("SELECT", "0")
+        client.close()

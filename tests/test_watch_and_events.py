@@ -102,3 +102,22 @@ def test_formatted_letters_parse_back_to_the_same_flags(letters):
     formatted = events.format_flags(flags)
     # "A" hides an "n" (Redis 7.0 prints AKE for "AnKE"), so compare without it.
     assert events.parse_flags(formatted) | (flags & events.NEW) == flags
+
+
+def test_swapping_databases_touches_keys_that_exist_on_either_side():
+    keyspace, db, client = setup()
+    keyspace.databases[1].set(b"k", b"arrives with the swap")
+    keyspace.watch(client, db, b"k")
+    other = Watcher()
+    keyspace.watch(other, db, b"nowhere")
+    keyspace.swap(0, 1)
+    assert client.dirty_cas and db.data == {b"k": b"arrives with the swap"}
+    assert not other.dirty_cas
+
+
+def test_a_key_arriving_already_expired_is_no_change():
+    keyspace, db, client = setup()
+    keyspace.databases[1].set(b"k", b"v", deadline=1)  # expired, not yet deleted
+    keyspace.watch(client, db, b"k")
+    keyspace.swap(0, 1)
+    assert not client.dirty_cas and keyspace.watched[(0, b"k")][client]  # now flagged expired

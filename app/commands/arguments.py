@@ -28,11 +28,12 @@ def text(arg: bytes) -> str:
     return arg.decode("utf-8", "surrogateescape")
 
 
-def int32(arg: bytes) -> int:
-    """An integer argument that Redis reads into a C int (database numbers)."""
-    value = integer(arg)
+def int32(arg: bytes, error: str | None = None) -> int:
+    """An integer argument that Redis reads into a C int (database numbers); ``error``, if
+    given, is the one message for a bad number and one out of range (SWAPDB's)."""
+    value = integer(arg, error or NOT_INTEGER)
     if not -(2**31) <= value < 2**31:
-        raise ReplyError("ERR value is out of range, value must between -2147483648 and 2147483647")
+        raise ReplyError(error or "ERR value is out of range, value must between -2147483648 and 2147483647")
     return value
 
 

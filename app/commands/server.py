@@ -9,7 +9,7 @@ import sys
 import time
 
 from app import log
-from app.commands.arguments import SYNTAX_ERROR, keyword, text
+from app.commands.arguments import SYNTAX_ERROR, int32, keyword, text
 from app.commands.registry import COMMANDS, FLAG_ORDER, Command, CommandStats, KeySpec, all_commands, command, command_by_name, container
 from app.config import ConfigError, lookup_parameter
 from app.glob import compile_glob
@@ -467,6 +467,22 @@ def flushdb(client, *mode: bytes):
 def flushall(client, *mode: bytes):
     _flush_mode(mode)
     client.server.keyspace.flush_all()
+    return "OK"
+
+
+@_server("swapdb", arity=3, flags="write fast", acl="keyspace dangerous", since="4.0.0",
+         summary="Swaps two Redis databases",
+         complexity="O(N) where N is the count of clients watching or blocking on keys from both databases.")
+def swapdb(client, index1: bytes, index2: bytes):
+    first = int32(index1, "ERR invalid first DB index")
+    second = int32(index2, "ERR invalid second DB index")
+    keyspace = client.server.keyspace
+    count = len(keyspace.databases)
+    if not (0 <= first < count and 0 <= second < count):
+        raise ReplyError("ERR DB index is out of range")
+    if first != second:
+        keyspace.swap(first, second)
+    keyspace.dirty += 1
     return "OK"
 
 

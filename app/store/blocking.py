@@ -102,6 +102,10 @@ class BlockedClients:
         finally:
             self._unblock(waiter)
 
+    def waited_keys(self) -> list[Hashable]:
+        """Every key some client is blocked on (SWAPDB looks for those that now exist)."""
+        return list(self._queues)
+
     def signal_ready(self, key: Hashable) -> None:
         """Note that ``key`` may now satisfy blocked clients; they are served after the command."""
         if key in self._queues:

@@ -367,18 +367,51 @@ class Keyspace:
             client.dirty_cas = True
             self.unwatch_all(client)  # nothing it watches matters any more
 
-    def touch_database(self, db: Database) -> None:
-        """Database ``db`` is about to be emptied (FLUSHDB, FLUSHALL): every watched key
-        in it that exists changes."""
+    def touch_database(self, db: Database, replaced_with: Database | None = None) -> None:
+        """Database ``db`` is about to be emptied (FLUSHDB, FLUSHALL) or to get the keys
+        of ``replaced_with`` (SWAPDB): every watched key in it that exists before or
+        after changes. An expired key going away, or staying expired, is no change."""
+        now = self.now()
+
+        def expired_in(other: Database, key: bytes) -> bool:
+            deadline = other.expires.get(key)
+            return deadline is not None and deadline <= now
+
         for (index, key), watchers in list(self.watched.items()):
-            if index != db.index or key not in db.data:
+            if index != db.index:
+                continue
+            existed = key in db.data
+            will_exist = replaced_with is not None and key in replaced_with.data
+            if not (existed or will_exist):
                 continue
             for client, expired in list(watchers.items()):
                 if expired:
-                    watchers[client] = False  # an expired key deleted: no logical change
+                    if not will_exist:
+                        watchers[client] = False  # an expired key deleted: no logical change
+                        continue
+                    if expired_in(replaced_with, key):
+                        continue  # expired before, expired after
+                elif not existed and expired_in(replaced_with, key):
+                    watchers[client] = True  # missing before, logically missing after
                     continue
                 client.dirty_cas = True
                 self.unwatch_all(client)
+
+    def swap(self, first: int, second: int) -> None:
+        """SWAPDB: exchange the contents of two databases. Clients stay on their database
+        number and see the other contents; watchers and blocked clients are told."""
+        a, b = self.databases[first], self.databases[second]
+        if self.watched:
+            self.touch_database(a, b)
+            self.touch_database(b, a)
+        for name in ("data", "expires", "access", "_expiring", "_slot", "_scans"):
+            contents = getattr(a, name)
+            setattr(a, name, getattr(b, name))
+            setattr(b, name, contents)
+        # A client blocked on a key that now exists in its database may be served.
+        for index, key in self.blocked.waited_keys():
+            if index in (first, second) and key in self.databases[index].data:
+                self.blocked.signal_ready((index, key))
 
     def watch(self, client, db: Database, key: bytes) -> None:
         """WATCH ``key`` for ``client`` (once; watching it again changes nothing)."""
