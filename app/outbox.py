@@ -38,7 +38,10 @@ class Outbox:
     """Bytes waiting to be written to one client's socket, appended by any thread."""
 
     def __init__(self, sock: socket.socket, writer: OutboxWriter):
-        self.sock = sock
+        # A socket object of its own on the same connection: the connection's thread may
+        # give its socket a timeout (the idle timeout), and Python then waits for a
+        # socket to be writable before it sends; this one never waits.
+        self.sock = socket.socket(fileno=os.dup(sock.fileno()))
         self.writer = writer
         self._chunks: deque[bytes] = deque()
         self._tail: memoryview | bytes = b""  # taken from the queue, not yet accepted by the socket
@@ -146,6 +149,7 @@ class Outbox:
                     except OSError:
                         pass
         self.writer.forget(self)
+        self.sock.close()
 
 
 class OutboxWriter:

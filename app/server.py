@@ -76,9 +76,8 @@ class Connection(socketserver.BaseRequestHandler):
         timeout = None
         while not client.close_after_reply:
             # The idle timeout may change at any time through CONFIG SET. Subscribers are
-            # spared, as in Redis, and their socket must stay in blocking mode for the
-            # outbox writer's non-waiting sends (app/outbox.py).
-            wanted = None if client.outbox is not None else config["timeout"] or None
+            # spared, as in Redis.
+            wanted = None if client.subscriptions else config["timeout"] or None
             if wanted != timeout:
                 timeout = wanted
                 sock.settimeout(timeout)
@@ -99,8 +98,6 @@ class Connection(socketserver.BaseRequestHandler):
                 if payload and not self.send(payload):
                     break
             elif outbox.held:  # made by this batch: its earlier replies go first
-                timeout = None
-                sock.settimeout(None)
                 outbox.release(payload)
             elif payload:  # a protocol error, found after the queued replies
                 outbox.put(payload, (0, 0, 0))

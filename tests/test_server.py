@@ -296,6 +296,23 @@ def test_idle_clients_are_closed_after_timeout():
             assert closed_by_server(idle)
 
 
+def test_subscribers_are_spared_the_idle_timeout_until_they_unsubscribe():
+    """As in Redis: a subscriber waits for messages, however long; once it has no
+    subscription left it is an ordinary client again, closed when idle."""
+    with start_ours("--timeout", "1") as server:
+        with RawConnection(server.port) as subscriber:
+            subscriber.call("SUBSCRIBE", "ch")
+            subscriber.sock.settimeout(2.5)
+            with pytest.raises(socket.timeout):  # idle past the timeout, and still connected
+                subscriber.sock.recv(100)
+            with RawConnection(server.port) as publisher:  # a fresh one: idle ones are closed
+                assert publisher.call("PUBLISH", "ch", "still there") == b":1\r\n"
+            assert subscriber.read() == [b"message", b"ch", b"still there"]
+            subscriber.sock.settimeout(10)
+            subscriber.call("UNSUBSCRIBE")
+            assert closed_by_server(subscriber)
+
+
 def test_listens_on_ipv6_loopback_too(server):
     if not socket.has_ipv6:
         pytest.skip("no IPv6 on this machine")
