@@ -668,3 +668,48 @@ def test_keyspace_hits_and_misses_match_redis(server, reference):
     ours, theirs = _counters(server.port), _counters(reference.port)
     assert ours == theirs
     assert int(ours["keyspace_hits"]) > 0 and int(ours["keyspace_misses"]) > 0
+
+
+CHANGE_COUNTS = """
+    RPUSH k a b c d e f
+    LPOP k 2
+    RPOP k
+    LREM k 0 c
+    RPUSH k x x x y
+    LREM k 0 x
+    LTRIM k 1 1
+    RPUSH k p q r s
+    LTRIM k 1 2
+    LTRIM k 0 -1
+    LSET k 0 z
+    LINSERT k BEFORE z w
+    LMOVE k k2 LEFT RIGHT
+    LPOP k 5
+    LMPOP 1 k2 LEFT COUNT 5
+    RPUSH n 1
+    BLPOP n 0
+    LPUSH m 1 2 3
+    LTRIM m 5 6
+"""
+
+
+def _changes_per_command(port: int) -> list[int]:
+    """How much each command adds to INFO's rdb_changes_since_last_save."""
+
+    def changes(connection) -> int:
+        info = connection.call("INFO", "persistence").decode()
+        return int(info.split("rdb_changes_since_last_save:")[1].split("\r\n")[0])
+
+    with RawConnection(port) as connection:
+        connection.call("FLUSHALL")
+        counts = []
+        for line in CHANGE_COUNTS.strip().splitlines():
+            before = changes(connection)
+            connection.call(*split_inline(line.strip().encode()))
+            counts.append(changes(connection) - before)
+        return counts
+
+
+def test_each_command_counts_as_many_changes_as_in_redis(server, reference):
+    """Save points count changes: a push of n elements is n, a pop of n is n, LMOVE one."""
+    assert _changes_per_command(server.port) == _changes_per_command(reference.port)

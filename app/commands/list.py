@@ -115,14 +115,16 @@ def _wait(client, keys, attempt, timeout: float | None):
 # --------------------------------------------------------------------------- the shared steps
 
 
-def _push(db, key: bytes, items: ListValue | None, end: str, elements) -> ListValue:
+def _push(db, key: bytes, items: ListValue | None, end: str, elements, counted: bool = True) -> ListValue:
     """Push ``elements`` at ``end`` of the list ``items`` at ``key``, creating it if None;
-    announce it and wake the clients blocked on the key. Returns the list."""
+    announce it and wake the clients blocked on the key. Returns the list. Each element
+    counts as a change for save points, unless not ``counted`` (LMOVE counts one move)."""
+    changes = len(elements) if counted else 0
     if items is None:
         items = ListValue()
-        db.set(key, items)  # a new key, announced as "new" before the push, as in Redis
+        db.set(key, items, changes=changes)  # a new key, announced as "new" before the push, as in Redis
     else:
-        db.changed(key)
+        db.changed(key, changes)
     if end == LEFT:
         items.extendleft(elements)  # LPUSH k a b c gives c b a: each goes to the head in turn
     else:
@@ -141,18 +143,18 @@ def _pop_many(items: ListValue, end: str, count: int) -> list[bytes]:
     return [_pop(items, end) for _ in range(min(count, len(items)))]
 
 
-def _removed(db, key: bytes, items: ListValue, end: str) -> None:
+def _removed(db, key: bytes, items: ListValue, end: str, popped: int = 1) -> None:
     """After a pop (Redis: listElementsRemoved): announce it, and delete an emptied list."""
     db.notify(events.LIST, end + "pop", key)
-    _delete_if_empty(db, key, items)
+    _delete_if_empty(db, key, items, popped)
 
 
-def _delete_if_empty(db, key: bytes, items: ListValue) -> None:
-    """Count a change to a list; if it is now empty, delete the key and announce "del"."""
+def _delete_if_empty(db, key: bytes, items: ListValue, changes: int) -> None:
+    """Count ``changes`` to a list; if it is now empty, delete the key and announce "del"."""
     if items:
-        db.changed(key)
+        db.changed(key, changes)
     else:
-        db.delete(key)
+        db.delete(key, changes)
         db.notify(events.GENERIC, "del", key)
 
 
@@ -172,7 +174,7 @@ def _pop_first(db, keys, end: str, count: int | None, strict: bool):
                 raise wrong_type()
             continue
         popped = _pop(items, end) if count is None else _pop_many(items, end, count)
-        _removed(db, key, items, end)
+        _removed(db, key, items, end, 1 if count is None else len(popped))
         return [key, popped]
     return None
 
@@ -186,7 +188,7 @@ def _move(db, source: bytes, destination: bytes, from_end: str, to_end: str) -> 
         return None
     target = get_list(db, destination)  # WRONGTYPE before anything moves
     element = _pop(items, from_end)
-    _push(db, destination, target, to_end, (element,))
+    _push(db, destination, target, to_end, (element,), counted=False)
     _removed(db, source, items, from_end)
     return element
 
@@ -267,7 +269,7 @@ def _pop_command(client, name: str, key: bytes, count_args: tuple[bytes, ...], e
     if count == 0:
         return []
     popped = _pop(items, end) if count is None else _pop_many(items, end, count)
-    _removed(db, key, items, end)
+    _removed(db, key, items, end, 1 if count is None else len(popped))
     return popped
 
 
@@ -460,7 +462,7 @@ def lrem(client, key: bytes, count: bytes, element: bytes):
     removed = items.remove_equal(element, limit)
     if removed:
         db.notify(events.LIST, "lrem", key)
-        _delete_if_empty(db, key, items)
+        _delete_if_empty(db, key, items, removed)
     return removed
 
 
@@ -474,13 +476,14 @@ def ltrim(client, key: bytes, start: bytes, end: bytes):
     if items is None:
         return "OK"
     keep_from, keep_to = _clamp(first, last, len(items))
+    removed = len(items) - (keep_to - keep_from)
     # Pop from each end what falls outside: O(removed), like Redis' quicklistDelRange.
     for _ in range(len(items) - keep_to):
         items.pop()
     for _ in range(keep_from):
         items.popleft()
     db.notify(events.LIST, "ltrim", key)  # even when nothing was trimmed, as in Redis
-    _delete_if_empty(db, key, items)
+    _delete_if_empty(db, key, items, removed)
     return "OK"
 
 

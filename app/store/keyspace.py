@@ -136,8 +136,10 @@ class Database:
 
     # --- changes: every write goes through one of these, so every change is counted
 
-    def set(self, key: bytes, value, keep_ttl: bool = False, deadline: int | None = None) -> None:
+    def set(self, key: bytes, value, keep_ttl: bool = False, deadline: int | None = None, changes: int = 1) -> None:
         """Store ``value`` at ``key``; an overwrite forgets the old deadline unless ``keep_ttl``.
+        ``changes`` is how many changes it counts as for save points (LPUSH of three
+        elements onto a new key: three, as in Redis).
 
         A ``deadline`` given here is stored even if it has passed, as SET ... PXAT does in
         Redis: the key still counts in DBSIZE until a lookup or active expiry deletes it.
@@ -156,7 +158,7 @@ class Database:
             self._store_deadline(key, deadline)
         elif not keep_ttl and key in self.expires:
             self._forget_deadline(key)
-        keyspace.dirty += 1
+        keyspace.dirty += changes
         if keyspace.watched:
             keyspace.touch(self.index, key)
         if created and keyspace.blocked.count:
@@ -164,27 +166,29 @@ class Database:
         if created and keyspace.notify_flags & events.NEW:
             self.notify(events.NEW, "new", key)
 
-    def delete(self, key: bytes) -> bool:
-        """Delete ``key``; True if it existed (and had not expired)."""
+    def delete(self, key: bytes, changes: int = 1) -> bool:
+        """Delete ``key``; True if it existed (and had not expired). ``changes`` as in `set`."""
         if self.lookup(key, touch=False) is None:
             return False
         del self.data[key]
         del self.access[key]
         if key in self.expires:
             self._forget_deadline(key)
-        self.changed(key)
+        self.changed(key, changes)
         return True
 
     def signal_ready(self, key: bytes) -> None:
         """``key`` may now have what a blocked client waits for (see app/store/blocking.py)."""
         self.keyspace.blocked.signal_ready((self.index, key))
 
-    def changed(self, key: bytes) -> None:
-        """Record a change to ``key``: counted for saving, and seen by every client that
-        WATCHes it (Redis: ``signalModifiedKey``). Changes made in place (APPEND, LPUSH on
-        an existing list) call this directly; `set` and `delete` call it themselves."""
+    def changed(self, key: bytes, changes: int = 1) -> None:
+        """Record a change to ``key``: counted for saving (``changes`` of them: LREM
+        removing five elements counts five, as in Redis; zero still counts for WATCH), and
+        seen by every client that WATCHes it (Redis: ``signalModifiedKey``). Changes made
+        in place (APPEND, LPUSH on an existing list) call this directly; `set` and
+        `delete` call it themselves."""
         keyspace = self.keyspace
-        keyspace.dirty += 1
+        keyspace.dirty += changes
         if keyspace.watched:
             keyspace.touch(self.index, key)
 
