@@ -109,7 +109,7 @@ def execute(client: Client, argv: list[bytes]):
             refusal = _refusal_in_state(client, entry)
             if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
                 if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
-                    client.multi.append((entry, argv[start:]))  # EXEC runs it (app/commands/transactions.py)
+                    client.multi.append((entry, argv, start))  # EXEC runs it (app/commands/transactions.py)
                 reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
                 if client.outbox is not None:
                     queue_reply(client, reply)

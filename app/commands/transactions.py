@@ -72,8 +72,9 @@ def exec_(client):
             return _exec_streamed(client, queued)
         server = client.server
         replies = []
-        for entry, args in queued:
-            reply = entry.call(client, args)
+        for entry, argv, start in queued:
+            client.argv = argv  # as typed, for the errors that quote it
+            reply = entry.call(client, argv[start:])
             if reply.__class__ is ReplyError:
                 server.count_error(reply)  # INFO errorstats counts errors inside EXEC too
             replies.append(reply)
@@ -95,7 +96,7 @@ def _streamed(client, queued) -> bool:
     outbox (a message published to itself lands between two replies), or will get one."""
     if client.outbox is not None:
         return True
-    return client.open_outbox is not None and any(entry.name in _STREAMED for entry, _args in queued)
+    return client.open_outbox is not None and any(entry.name in _STREAMED for entry, _argv, _start in queued)
 
 
 def _exec_streamed(client, queued):
@@ -119,8 +120,9 @@ def _exec_streamed(client, queued):
 
     if not muted_from_start:
         write(b"*%d\r\n" % len(queued))
-    for entry, args in queued:
-        reply = entry.call(client, args)
+    for entry, argv, start in queued:
+        client.argv = argv
+        reply = entry.call(client, argv[start:])
         if reply.__class__ is ReplyError:
             server.count_error(reply)
         mode = client.reply_mode

@@ -14,8 +14,10 @@ queue in arrival order and runs each waiter's ``attempt`` *for* it, as Redis doe
 the data is handed to the longest-waiting client before any other client can run a
 command, and the waiter is woken with its result already in hand. The attempt is told
 which key became ready (``attempt(key)``; the first attempt gets None: any key), so a
-client blocked on several keys is served from the one that was fed. Serving stops at
-the first waiter that finds nothing left.
+client blocked on several keys is served from the one that was fed. List and sorted set
+waiters compete for the same elements, so serving a key stops at the first of them that
+finds nothing left; stream readers do not (each reads past its own ID, or for its own
+group), so every one of them is tried, as Redis does.
 
 A waiter whose timeout passes, or whose connection goes away, takes itself out of every
 queue; a result handed over at that very moment is still returned, not lost. Another
@@ -40,13 +42,14 @@ _NOTHING = object()
 class Waiter:
     """One blocked client: what it waits for, how to serve it, and its result."""
 
-    __slots__ = ("client", "condition", "keys", "attempt", "result", "cancelled", "error")
+    __slots__ = ("client", "condition", "keys", "attempt", "competes", "result", "cancelled", "error")
 
-    def __init__(self, client, lock: threading.Lock, keys: list[Hashable], attempt: Callable):
+    def __init__(self, client, lock: threading.Lock, keys: list[Hashable], attempt: Callable, competes: bool):
         self.client = client
         self.condition = threading.Condition(lock)
         self.keys = keys
         self.attempt = attempt
+        self.competes = competes  # nothing for it means nothing for those behind it
         self.result = _NOTHING
         self.cancelled = False
         self.error: Exception | None = None  # raised by `wait` when cancelled with one
@@ -74,13 +77,15 @@ class BlockedClients:
         """How many clients are blocked (INFO blocked_clients)."""
         return self.count
 
-    def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None):
+    def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None, competes: bool = True):
         """``attempt(None)`` now, or ``attempt(key)`` once one of ``keys`` is ready; None
-        after ``timeout`` seconds (None: wait forever), or at once inside a transaction."""
+        after ``timeout`` seconds (None: wait forever), or at once inside a transaction.
+        ``competes``: the waiters of a key take from the same data (lists), rather than
+        each reading its own part (streams)."""
         result = attempt(None)
         if result is not None or client.in_exec:
             return result
-        waiter = Waiter(client, self.lock, keys, attempt)
+        waiter = Waiter(client, self.lock, keys, attempt, competes)
         for key in keys:
             self._queues.setdefault(key, deque()).append(waiter)
         client.waiter = waiter
@@ -115,9 +120,9 @@ class BlockedClients:
         """Serve the clients blocked on keys signalled so far, oldest first per key."""
         while self.ready:
             key = self.ready.pop(0)
-            queue = self._queues.get(key)
-            while queue:
-                waiter = queue[0]
+            for waiter in list(self._queues.get(key, ())):
+                if waiter.client.waiter is not waiter:
+                    continue  # served meanwhile, through another key
                 if waiter.cancelled:  # gone, or unblocked: it no longer takes anything
                     self._unblock(waiter)
                     continue
@@ -128,7 +133,9 @@ class BlockedClients:
                     waiter.cancel(error)
                     continue
                 if result is None:
-                    break  # nothing left for anyone behind it either
+                    if waiter.competes:
+                        break  # nothing left for anyone behind it either
+                    continue
                 waiter.result = result
                 self._unblock(waiter)  # no longer blocked, though its thread wakes later
                 waiter.condition.notify()

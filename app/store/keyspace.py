@@ -161,8 +161,10 @@ class Database:
         keyspace.dirty += changes
         if keyspace.watched:
             keyspace.touch(self.index, key)
-        if created and keyspace.blocked.count:
-            self.signal_ready(key)  # as Redis' dbAdd: RENAME, COPY or MOVE can feed a BLPOP
+        if keyspace.blocked.count:
+            # As Redis' dbAdd and dbOverwrite: RENAME, COPY or MOVE can feed a BLPOP, and a
+            # stream replaced by another value ends a blocked XREADGROUP.
+            self.signal_ready(key)
         if created and keyspace.notify_flags & events.NEW:
             self.notify(events.NEW, "new", key)
 
@@ -175,6 +177,8 @@ class Database:
         if key in self.expires:
             self._forget_deadline(key)
         self.changed(key, changes)
+        if self.keyspace.blocked.count:
+            self.signal_ready(key)  # a stream deleted under a blocked XREADGROUP ends it
         return True
 
     def signal_ready(self, key: bytes) -> None:
