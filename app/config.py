@@ -214,12 +214,22 @@ PARAMETERS = [
     Parameter("hz", "10", _clamped(_integer(0, INT_MAX), 1, 500)),
     Parameter("maxmemory", "0", _memory(0, LLONG_MAX)),
     Parameter("notify-keyspace-events", "", _event_flags, events.format_flags),
+    # Where a stream starts a new node (app/store/stream.py); 0: no limit.
+    Parameter("stream-node-max-bytes", "4096", _memory(0, LLONG_MAX)),
+    Parameter("stream-node-max-entries", "100", _integer(0, LLONG_MAX)),
     Parameter(
         "maxmemory-policy",
         "noeviction",
         _enum("volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl",
               "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"),
     ),
+    # Encodings of small hashes and sets (OBJECT ENCODING; app/store/hash.py, set.py).
+    Parameter("hash-max-listpack-entries", "128", _integer(0, LLONG_MAX), aliases=("hash-max-ziplist-entries",)),
+    Parameter("hash-max-listpack-value", "64", _memory(0, LLONG_MAX), aliases=("hash-max-ziplist-value",)),
+    Parameter("set-max-intset-entries", "512", _integer(0, LLONG_MAX)),
+    # ... and of small sorted sets (app/store/zset.py).
+    Parameter("zset-max-listpack-entries", "128", _integer(0, LLONG_MAX), aliases=("zset-max-ziplist-entries",)),
+    Parameter("zset-max-listpack-value", "64", _memory(0, LLONG_MAX), aliases=("zset-max-ziplist-value",)),
     # Persistence.
     Parameter("dir", ".", _directory, protected=True),
     Parameter("dbfilename", "dump.rdb", _filename, protected=True),

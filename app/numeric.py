@@ -170,3 +170,68 @@ def format_long_double(value: Fraction) -> bytes:
     if negative and text != b"0":
         text = b"-" + text
     return text
+
+
+# --------------------------------------------------------------------------- double (strtod)
+
+# What C's strtod reads: blanks, a sign, then a hexadecimal or decimal number, "inf",
+# "infinity" or "nan(...)". An exponent letter without digits is not part of it ("1e"
+# reads as 1, stopping at the "e"), and "0x" without digits reads as 0.
+_STRTOD = re.compile(
+    rb"[ \t\n\v\f\r]*([+-]?)(?:"
+    rb"(0[xX](?:[0-9a-fA-F]+(?:\.[0-9a-fA-F]*)?|\.[0-9a-fA-F]+)(?:[pP][+-]?[0-9]+)?)"
+    rb"|((?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
+    rb"|(inf(?:inity)?)"
+    rb"|(nan(?:\([0-9A-Za-z_]*\))?))",
+    re.IGNORECASE,
+)
+
+
+def strtod(data: bytes) -> tuple[float, int, bool]:
+    """C's ``strtod`` on ``data``: (value, bytes consumed, ERANGE). Nothing consumed, not
+    even blanks, when no number starts the string (the value is then 0).
+
+    Python's float() rounds decimal strings exactly as glibc does, and float.fromhex hex
+    ones; what differs is what they accept ("1_0", " 1 ") and that they do not report a
+    value that overflowed or underflowed to zero, which Redis refuses (ERANGE).
+    """
+    match = _STRTOD.match(data)
+    if match is None:
+        return 0.0, 0, False
+    sign, hexadecimal, decimal, infinity, _nan = match.groups()
+    negative = sign == b"-"
+    if infinity:
+        return (-INF if negative else INF), match.end(), False
+    if _nan is not None:
+        return float("nan"), match.end(), False
+    if hexadecimal:
+        try:
+            value = float.fromhex(hexadecimal.decode())
+        except OverflowError:
+            value = INF
+        digits = hexadecimal[2:].split(b"p")[0].split(b"P")[0]
+    else:
+        value = float(decimal)
+        digits = decimal.lower().split(b"e")[0]
+    nonzero = digits.strip(b"0.") != b""
+    erange = value == INF or (value == 0.0 and nonzero)
+    return (-value if negative else value), match.end(), erange
+
+
+# Plain decimals ("12", "-0.5"), the usual scores, which float() reads exactly as strtod
+# does; short enough that they can neither overflow nor underflow.
+_PLAIN_DECIMAL = re.compile(rb"-?[0-9]{1,300}(?:\.[0-9]{1,300})?")
+
+
+def parse_double(data: bytes) -> float | None:
+    """A whole argument as a double, as Redis' ``string2d`` reads scores and coordinates:
+    no leading blank, nothing left over, no NaN, no value past the range of a double
+    (1e400) or lost below it (1e-400); otherwise None ("value is not a valid float")."""
+    if _PLAIN_DECIMAL.fullmatch(data):
+        return float(data)
+    if not data or data[:1] in b" \t\n\v\f\r":
+        return None
+    value, consumed, erange = strtod(data)
+    if consumed != len(data) or value != value or (erange and (value in (INF, -INF) or value == 0.0)):
+        return None
+    return value

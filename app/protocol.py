@@ -31,6 +31,7 @@ Replies
     `Push`              ``*2 ...``              ``>2 ...``
     `Replies`           each item in turn       each item in turn
     ``float``           ``$4 1.5``              ``,1.5``
+    `DoubleText`        ``$4 1.50``             ``,1.50``
     ``bool``            ``:1``                  ``#t``
     `Verbatim`          ``$n text``             ``=n txt:text``
     `BigNumber`         ``$n digits``           ``(digits``
@@ -360,6 +361,13 @@ class BigNumber(int):
     __slots__ = ()
 
 
+class DoubleText(bytes):
+    """A double already written out, for the replies Redis does not format with ``%.17g``
+    (GEOPOS's coordinates, ``%.17Lf`` trimmed): a RESP3 double, a bulk string in RESP2."""
+
+    __slots__ = ()
+
+
 def format_double(value: float) -> bytes:
     """Format a double the way Redis 7.0 does in replies (``%.17g``, ``inf``, ``-inf``)."""
     if value != value:
@@ -407,6 +415,7 @@ class Encoder:
             Replies: lambda items: b"".join([self._by_type[type(item)](item) for item in items]),
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
+            DoubleText: (lambda text: b",%s\r\n" % text) if resp3 else _bulk,
             ReplyError: self._error,
             _NoReply: lambda _value: b"",
         }

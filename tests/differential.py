@@ -120,3 +120,21 @@ def compare_notifications(ours_port: int, reference_port: int, script: str, flag
         if mine != theirs:
             problems.append(f"RESP{protocol}\n   ours:  {mine!r}\n   redis: {theirs!r}")
     assert not problems, "notifications differ from Redis:\n" + "\n".join(problems)
+
+
+def keyspace_counters(port: int, script: str) -> dict[str, int]:
+    """INFO's keyspace_hits and keyspace_misses after running ``script`` from zero."""
+    with RawConnection(port) as connection:
+        connection.call("FLUSHALL")
+        connection.call("CONFIG", "RESETSTAT")
+        for _mode, argv, _line in parse_script(script):
+            connection.call(*argv)
+        info = connection.call("INFO", "stats").decode()
+    return {name: int(info.split(f"\r\n{name}:")[1].split("\r\n")[0]) for name in ("keyspace_hits", "keyspace_misses")}
+
+
+def compare_keyspace_counters(ours_port: int, reference_port: int, script: str) -> None:
+    """Which lookups count as hits and misses: the same as Redis, and some of each."""
+    ours, theirs = keyspace_counters(ours_port, script), keyspace_counters(reference_port, script)
+    assert ours == theirs
+    assert ours["keyspace_hits"] > 0 and ours["keyspace_misses"] > 0

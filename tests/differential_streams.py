@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 import socket
-import time
 
 from app.protocol import ReplyParser, encode_command
 from tests.differential import parse_script, unordered

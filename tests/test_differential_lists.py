@@ -11,12 +11,11 @@ and misses are compared too.
 
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from app.protocol import split_inline
-from tests.differential import compare, compare_notifications
+from tests.differential import compare, compare_keyspace_counters, compare_notifications
 from tests.helpers import RawConnection
 
 WRONGTYPE_SETUP = "SET s string"
@@ -653,21 +652,8 @@ COUNTED = """
 """
 
 
-def _counters(port: int) -> dict[str, str]:
-    with RawConnection(port) as connection:
-        connection.call("FLUSHALL")
-        connection.call("CONFIG", "RESETSTAT")
-        for line in COUNTED.strip().splitlines():
-            connection.call(*split_inline(line.strip().encode()))
-        connection.send_command("INFO", "stats")
-        info = connection.read().decode()
-    return {name: re.search(rf"\r\n{name}:(\d+)\r\n", info).group(1) for name in ("keyspace_hits", "keyspace_misses")}
-
-
 def test_keyspace_hits_and_misses_match_redis(server, reference):
-    ours, theirs = _counters(server.port), _counters(reference.port)
-    assert ours == theirs
-    assert int(ours["keyspace_hits"]) > 0 and int(ours["keyspace_misses"]) > 0
+    compare_keyspace_counters(server.port, reference.port, COUNTED)
 
 
 CHANGE_COUNTS = """

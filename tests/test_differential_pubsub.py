@@ -9,7 +9,6 @@ unsubscribed yet when the next one publishes.
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 import redis

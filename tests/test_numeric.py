@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
+from app.numeric import (
+    INF, INT64_MAX, INT64_MIN, format_long_double, parse_double, parse_int, parse_long_double, round_long_double, strtod,
+)
 from app.protocol import encode_command
 from tests.helpers import RawConnection
 
@@ -299,3 +301,31 @@ DECIMAL_TEXT = st.builds(
 @given(st.lists(st.one_of(FLOAT_TEXT, DECIMAL_TEXT), min_size=1, max_size=3))
 def test_incrbyfloat_random_numbers_match_redis(connections, increments):
     assert_same_as_redis(connections, increments)
+
+
+# --------------------------------------------------------------------------- strtod, parse_double (scores)
+
+
+@pytest.mark.parametrize(
+    "text, value, consumed, erange",
+    [
+        (b"1.5", 1.5, 3, False), (b"  -2e3x", -2000.0, 6, False), (b"0x1p4", 16.0, 5, False),
+        (b"0x", 0.0, 1, False), (b"1e", 1.0, 1, False), (b"Infinity", INF, 8, False), (b"-inf", -INF, 4, False),
+        (b"1e400", INF, 5, True), (b"1e-400", 0.0, 6, True), (b"", 0.0, 0, False), (b"  x", 0.0, 0, False),
+        (b".5", 0.5, 2, False), (b"5.", 5.0, 2, False), (b"1_0", 1.0, 1, False),
+    ],
+)
+def test_strtod_reads_what_c_reads(text, value, consumed, erange):
+    assert strtod(text) == (value, consumed, erange)
+
+
+@pytest.mark.parametrize("text", [b"", b" 1", b"1 ", b"nan", b"1e400", b"-1e400", b"1e-400", b"0x", b"1_0", b"1\x002", b"++1"])
+def test_parse_double_refuses_what_redis_refuses(text):
+    assert parse_double(text) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.floats(allow_nan=False))
+def test_parse_double_reads_every_double_back(value):
+    for text in (repr(value).encode(), b"%.17g" % value, float.hex(value).encode()):
+        assert parse_double(text) == value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.glob import compile_glob
 from app.numeric import parse_int
 from app.protocol import ReplyError
 from app.store.keyspace import WRONGTYPE
@@ -46,3 +47,73 @@ def keyword(arg: bytes) -> bytes:
     """An option word, upper-cased and compared as Redis does (strcasecmp on a C
     string, so "nx\\0junk" is NX)."""
     return c_string(arg).upper()
+
+
+def scan_cursor(arg: bytes) -> int:
+    """A SCAN-family cursor, read like C's strtoul: an unsigned 64-bit number ('-1' wraps)."""
+    arg = c_string(arg)
+    body = arg[1:] if arg[:1] in (b"-", b"+") else arg
+    if arg and not body.isdigit() or (body and int(body) > 2**64 - 1):
+        raise ReplyError("ERR invalid cursor")
+    value = int(body) if body else 0
+    return (-value if arg[:1] == b"-" else value) % 2**64
+
+
+def scan_options(options: tuple[bytes, ...]):
+    """``[MATCH pattern] [COUNT count]`` of HSCAN, SSCAN and ZSCAN, in any order, the last
+    one winning: (count, pattern), the pattern None when there is none to apply (exactly
+    "*" matches everything, even the empty name, as Redis skips matching for it). Redis
+    reads these after it has found the key."""
+    count, pattern = 10, None
+    for i in range(0, len(options), 2):
+        option = keyword(options[i])
+        if i + 1 >= len(options):
+            raise ReplyError(SYNTAX_ERROR)
+        if option == b"COUNT":
+            count = integer(options[i + 1])
+            if count < 1:
+                raise ReplyError(SYNTAX_ERROR)
+        elif option == b"MATCH":
+            pattern = compile_glob(options[i + 1])
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+    return count, (None if pattern is None or pattern.match_all else pattern)
+
+
+def random_count(arg: bytes) -> int:
+    """The count of HRANDFIELD, SRANDMEMBER and ZRANDMEMBER: a C long that Redis may
+    negate, so anything but the most negative one."""
+    count = integer(arg)
+    if count == -(2**63):
+        raise ReplyError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
+    return count
+
+
+NUMKEYS_ERROR = "ERR numkeys should be greater than 0"
+COUNT_ERROR = "ERR count should be greater than 0"
+
+
+def mpop_arguments(args: tuple[bytes, ...], ends: tuple[bytes, bytes]) -> tuple[tuple[bytes, ...], bytes, int]:
+    """LMPOP's and ZMPOP's ``numkeys key [key ...] <end> [COUNT count]``, where ``<end>``
+    is one of ``ends`` (LEFT/RIGHT, MIN/MAX) -> (keys, end upper-cased, count); Redis'
+    errors in Redis' order."""
+    numkeys = integer(args[0], NUMKEYS_ERROR)
+    if numkeys < 1:
+        raise ReplyError(NUMKEYS_ERROR)
+    if numkeys + 1 >= len(args):
+        raise ReplyError(SYNTAX_ERROR)  # nothing after the keys
+    keys, end = args[1 : numkeys + 1], keyword(args[numkeys + 1])
+    if end not in ends:
+        raise ReplyError(SYNTAX_ERROR)
+    options = args[numkeys + 2 :]
+    count = None
+    i = 0
+    while i < len(options):
+        if count is None and keyword(options[i]) == b"COUNT" and i + 1 < len(options):
+            count = integer(options[i + 1], COUNT_ERROR)
+            if count < 1:
+                raise ReplyError(COUNT_ERROR)
+            i += 2
+        else:
+            raise ReplyError(SYNTAX_ERROR)  # unknown, incomplete, or a second COUNT
+    return keys, end, count or 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import threading
 
-from app.commands.arguments import SYNTAX_ERROR, integer, keyword, wrong_type
+from app.commands.arguments import SYNTAX_ERROR, integer, keyword, mpop_arguments, wrong_type
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MIN, parse_long_double, round_long_double
 from app.protocol import NULL_ARRAY, ReplyError
@@ -35,8 +35,6 @@ from app.store.list import ListValue
 LEFT, RIGHT = "l", "r"
 
 NOT_POSITIVE = "ERR value is out of range, must be positive"
-NUMKEYS_ERROR = "ERR numkeys should be greater than 0"
-COUNT_ERROR = "ERR count should be greater than 0"
 RANK_ZERO = (
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
     "or use negative to start from the end of the list"
@@ -292,24 +290,8 @@ def rpop(client, key: bytes, *count: bytes):
 
 def _mpop_arguments(args: tuple[bytes, ...]) -> tuple[tuple[bytes, ...], str, int]:
     """``numkeys key [key ...] LEFT|RIGHT [COUNT count]`` -> (keys, end, count)."""
-    numkeys = integer(args[0], NUMKEYS_ERROR)
-    if numkeys < 1:
-        raise ReplyError(NUMKEYS_ERROR)
-    if numkeys + 1 >= len(args):
-        raise ReplyError(SYNTAX_ERROR)  # no LEFT or RIGHT after the keys
-    keys, end = args[1 : numkeys + 1], _end(args[numkeys + 1])
-    options = args[numkeys + 2 :]
-    count = None
-    i = 0
-    while i < len(options):
-        if count is None and keyword(options[i]) == b"COUNT" and i + 1 < len(options):
-            count = integer(options[i + 1], COUNT_ERROR)
-            if count < 1:
-                raise ReplyError(COUNT_ERROR)
-            i += 2
-        else:
-            raise ReplyError(SYNTAX_ERROR)  # unknown, incomplete, or a second COUNT
-    return keys, end, count or 1
+    keys, end, count = mpop_arguments(args, (b"LEFT", b"RIGHT"))
+    return keys, LEFT if end == b"LEFT" else RIGHT, count
 
 
 @_list("lmpop", arity=-4, flags="write movablekeys", keys=[KeySpec(1, "RW access delete", keynum=True)],

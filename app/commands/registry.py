@@ -48,7 +48,11 @@ class KeySpec:
 
     With ``keynum``, argument ``index`` is instead the number of keys, which follow it
     every ``step`` arguments (LMPOP's numkeys). Such keys move with the arguments, so
-    the command is flagged ``movablekeys`` and the old key range leaves them out."""
+    the command is flagged ``movablekeys`` and the old key range leaves them out.
+
+    With ``keyword``, the keys start after that word, searched from argument ``index``
+    (XREAD's STREAMS); ``limit`` 2 says they are the first half of what follows. Those
+    keys move too, like keynum ones."""
 
     index: int
     flags: str
@@ -56,6 +60,8 @@ class KeySpec:
     step: int = 1
     notes: str = ""
     keynum: bool = False
+    keyword: str = ""
+    limit: int = 0
 
 
 class CommandStats:
@@ -110,16 +116,25 @@ class Command:
         return reply
 
     def legacy_key_range(self) -> tuple[int, int, int]:
-        """(first key, last key, step) as in the old COMMAND reply, derived from the specs."""
-        specs = [spec for spec in self.key_specs if not spec.keynum]
-        if not specs:
-            return 0, 0, 0
-        if len(specs) == 1:
+        """(first key, last key, step) as in the old COMMAND reply, derived from the specs
+        as Redis' populateCommandLegacyRangeSpec does: one plain range spec is used as it
+        is; several are merged when each has step 1 and starts right after the previous
+        one, others being left out (the command then has movable keys)."""
+        specs = [spec for spec in self.key_specs if not (spec.keynum or spec.keyword)]
+        if len(self.key_specs) == 1 and specs:
             spec = specs[0]
-            last = spec.index + spec.last if spec.last >= 0 else spec.last
-            return spec.index, last, spec.step
-        first = min(spec.index for spec in specs)
-        last = max(spec.index + spec.last if spec.last >= 0 else spec.last for spec in specs)
+            return spec.index, spec.index + spec.last if spec.last >= 0 else spec.last, spec.step
+        first, last, previous_last = None, 0, 0
+        for spec in specs:
+            if spec.step != 1 or (previous_last and previous_last != spec.index - 1):
+                continue
+            first = spec.index if first is None else min(first, spec.index)
+            spec_last = spec.index + spec.last if spec.last >= 0 else spec.last
+            # Compared as unsigned numbers, as in C: -1 ("up to the last argument") wins.
+            last = max(last, spec_last, key=lambda n: n % 2**32)
+            previous_last = last
+        if first is None:
+            return 0, 0, 0
         return first, last, 1
 
 

@@ -29,13 +29,17 @@ def _key_spec_reply(spec: KeySpec) -> dict:
     if spec.notes:
         reply[b"notes"] = spec.notes.encode()
     reply[b"flags"] = SetReply(spec.flags.split())
-    reply[b"begin_search"] = {b"type": b"index", b"spec": {b"index": spec.index}}
+    if spec.keyword:
+        reply[b"begin_search"] = {b"type": b"keyword",
+                                  b"spec": {b"keyword": spec.keyword.encode(), b"startfrom": spec.index}}
+    else:
+        reply[b"begin_search"] = {b"type": b"index", b"spec": {b"index": spec.index}}
     if spec.keynum:
         reply[b"find_keys"] = {b"type": b"keynum", b"spec": {b"keynumidx": 0, b"firstkey": 1, b"keystep": spec.step}}
     else:
         reply[b"find_keys"] = {
             b"type": b"range",
-            b"spec": {b"lastkey": spec.last, b"keystep": spec.step, b"limit": 0},
+            b"spec": {b"lastkey": spec.last, b"keystep": spec.step, b"limit": spec.limit},
         }
     return reply
 
