@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, text
+import re
+from fractions import Fraction
+
+from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, text, wrong_type
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
-from app.numeric import INT64_MAX, parse_int
+from app.numeric import INT64_MAX, parse_int, strtod
 from app.protocol import ReplyError
 from app.store import events
+from app.store.hash import HashValue
 from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
+from app.store.list import ListValue
+from app.store.set import SetValue
+from app.store.zset import SortedSet
 
 SAME_OBJECT = "ERR source and destination objects are the same"
 
@@ -477,3 +484,224 @@ def object_help(client):
         "HELP",
         "    Prints this help.",
     ]
+
+
+# --------------------------------------------------------------------------- SORT, SORT_RO
+#
+# As Redis 7.0's sort.c. Elements are sorted by their own value or by the value of other
+# keys (BY pattern, "*" replaced by the element, "->field" for a hash field); BY without
+# a "*" keeps the container's order ("nosort"), where a list or sorted set honours DESC
+# and LIMIT in that order. GET patterns fetch other keys' values for each element.
+
+_SORT_COMPLEXITY = (
+    "O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned "
+    "elements. When the elements are not sorted, complexity is O(N)."
+)
+_SORT_BY_GET_NOTES = (
+    "For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of "
+    "the key we sort"
+)
+_SORT_STORE_NOTES = (
+    "For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the "
+    "argument array"
+)
+_SORT_RO_KEYS = [KeySpec(1, "RO access"), KeySpec(0, "RO access", notes=_SORT_BY_GET_NOTES, unknown=True)]
+_SORT_KEYS = _SORT_RO_KEYS + [KeySpec(0, "OW update", notes=_SORT_STORE_NOTES, unknown=True)]
+_PLAIN_SCORE = re.compile(rb"-?[0-9]{1,300}(?:\.[0-9]{1,300})?")  # read by float() as by strtod
+_DBL_MIN = 2.2250738585072014e-308
+_SCORE_ERROR = "ERR One or more scores can't be converted into double"
+
+
+def _by_pattern(db, pattern: bytes, element: bytes) -> bytes | None:
+    """Redis' lookupKeyByPattern: "#" is the element itself; otherwise the first "*" (of
+    the pattern as a C string) becomes the element, and a "->field" after it names a hash
+    field. None when there is no "*", no such key, or a key of the wrong type."""
+    c_pattern = c_string(pattern)
+    if c_pattern == b"#":
+        return element
+    star = c_pattern.find(b"*")
+    if star < 0:
+        return None
+    arrow = c_pattern.find(b"->", star + 1)
+    field = None
+    if arrow >= 0 and arrow + 2 < len(c_pattern):
+        field = pattern[arrow + 2 :]  # the field runs to the end of the whole argument
+        name = pattern[:star] + element + pattern[star + 1 : arrow]
+    else:
+        name = pattern[:star] + element + pattern[star + 1 :]
+    value = db.lookup_read(name)
+    if value is None:
+        return None
+    if field is not None:
+        if not isinstance(value, HashValue):
+            return None
+        return value.fields.get(field)
+    if not isinstance(value, (bytes, bytearray)):
+        return None
+    return bytes(value)
+
+
+def _sort_score(value: bytes) -> float | None:
+    """The weight of a numeric sort as sort.c reads it: strtod, up to the end of the
+    string (or a NUL); None for anything else, NaN, or a value out of range."""
+    if _PLAIN_SCORE.fullmatch(value):
+        return float(value)
+    score, consumed, erange = strtod(value)
+    if (consumed < len(value) and value[consumed] != 0) or erange or score != score:
+        return None
+    if 0.0 < abs(score) < _DBL_MIN and _inexact(value[:consumed], score):
+        return None  # glibc's strtod sets ERANGE for a rounded subnormal result too
+    return score
+
+
+def _inexact(text: bytes, score: float) -> bool:
+    """Whether the number ``text`` (as strtod read it) is not exactly ``score``."""
+    text = text.strip(b" \t\n\v\f\r").lstrip(b"+-").lower()
+    try:
+        if text.startswith(b"0x"):
+            mantissa, _, exponent = text[2:].partition(b"p")
+            whole, _, fraction = mantissa.partition(b".")
+            exact = Fraction(int((whole + fraction) or b"0", 16), 16 ** len(fraction)) * Fraction(2) ** int(exponent or b"0")
+        else:
+            exact = Fraction(text.decode())
+    except (ValueError, ZeroDivisionError):
+        return False
+    return exact != Fraction(abs(score))
+
+
+def _sort(client, key: bytes, args: tuple[bytes, ...], readonly: bool):
+    db = client.db
+    desc = alpha = dontsort = False
+    limit_start, limit_count = 0, -1
+    sortby = store = None
+    gets: list[bytes] = []
+    j = 0
+    while j < len(args):
+        word = keyword(args[j])
+        left = len(args) - j - 1
+        if word == b"ASC":
+            desc = False
+        elif word == b"DESC":
+            desc = True
+        elif word == b"ALPHA":
+            alpha = True
+        elif word == b"LIMIT" and left >= 2:
+            limit_start, limit_count = integer(args[j + 1]), integer(args[j + 2])
+            j += 2
+        elif not readonly and word == b"STORE" and left >= 1:
+            store = args[j + 1]
+            j += 1
+        elif word == b"BY" and left >= 1:
+            sortby = args[j + 1]
+            if b"*" not in c_string(sortby):
+                dontsort = True  # and it stays so, whatever BY follows
+            j += 1
+        elif word == b"GET" and left >= 1:
+            gets.append(args[j + 1])
+            j += 1
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        j += 1
+
+    value = db.lookup_read(key)
+    if value is None:
+        value = ListValue()
+    elif not isinstance(value, (ListValue, SetValue, SortedSet)):
+        raise wrong_type()
+
+    if dontsort and isinstance(value, SetValue) and store is not None:
+        # A set's own order is its hash table's: a stored result is sorted instead.
+        dontsort, alpha, sortby = False, True, None
+    if isinstance(value, SortedSet):
+        value.packed = False  # Redis converts a sorted set to a skip list to sort it
+
+    length = len(value)
+    start = max(limit_start, 0)
+    end = length - 1 if limit_count < 0 else start + limit_count - 1
+    if start >= length:
+        start, end = length - 1, length - 2
+    if end >= length:
+        end = length - 1
+
+    if dontsort and isinstance(value, ListValue):
+        if end >= start:
+            if desc:
+                chosen = value.range(length - 1 - end, length - start)[::-1]
+            else:
+                chosen = value.range(start, end + 1)
+        else:
+            chosen = []
+    elif dontsort and isinstance(value, SortedSet):
+        chosen = [node.member for node in value.by_rank(start, end, desc)] if end >= start else []
+    else:
+        if isinstance(value, ListValue):
+            elements = list(value)
+        elif isinstance(value, SetValue):
+            elements = value.ordered()
+        else:
+            elements = list(value.scores)
+        if not dontsort:
+            elements = _sorted_elements(db, elements, sortby, alpha, desc, store is not None)
+        chosen = elements[start : end + 1] if end >= start else []
+
+    if store is None:
+        if not gets:
+            return chosen
+        return [_by_pattern(db, pattern, element) for element in chosen for pattern in gets]
+    if gets:
+        stored = [_by_pattern(db, pattern, element) or b"" for element in chosen for pattern in gets]
+    else:
+        stored = chosen
+    if stored:
+        db.set(store, ListValue(stored))
+        db.notify(events.LIST, "sortstore", store)
+    elif db.delete(store):
+        db.notify(events.GENERIC, "del", store)
+    return len(stored)
+
+
+def _sorted_elements(db, elements: list[bytes], sortby: bytes | None, alpha: bool, desc: bool,
+                     binary: bool) -> list[bytes]:
+    """sortCompare's order. Numeric: by weight, equal weights by the elements' bytes (a
+    missing BY key weighs 0). ALPHA: by the elements, or by the BY values (missing ones
+    first, equal ones in no defined order); compared byte-wise as strcoll does in the C
+    locale (up to a NUL), or by all the bytes when storing."""
+    if alpha:
+        if sortby is None:
+            key = (lambda element: element) if binary else c_string
+            return sorted(elements, key=key, reverse=desc)
+        weights = []
+        for element in elements:
+            weight = _by_pattern(db, sortby, element)
+            weights.append((0, b"") if weight is None else (1, weight if binary else c_string(weight)))
+        order = sorted(range(len(elements)), key=weights.__getitem__, reverse=desc)
+        return [elements[i] for i in order]
+    keyed = []
+    failed = False
+    for element in elements:
+        weight = element if sortby is None else _by_pattern(db, sortby, element)
+        score = 0.0
+        if weight is not None:
+            score = _sort_score(weight)
+            if score is None:
+                failed, score = True, 0.0
+        keyed.append((score, element))
+    if failed:
+        raise ReplyError(_SCORE_ERROR)
+    keyed.sort(reverse=desc)
+    return [element for _score, element in keyed]
+
+
+@command("sort", arity=-2, flags="write denyoom movablekeys", acl="set sortedset list dangerous", group="generic",
+         keys=_SORT_KEYS, since="1.0.0", summary="Sort the elements in a list, set or sorted set",
+         complexity=_SORT_COMPLEXITY)
+def sort(client, key: bytes, *args: bytes):
+    return _sort(client, key, args, readonly=False)
+
+
+@command("sort_ro", arity=-2, flags="readonly movablekeys", acl="set sortedset list dangerous", group="generic",
+         keys=_SORT_RO_KEYS, since="7.0.0",
+         summary="Sort the elements in a list, set or sorted set. Read-only variant of SORT.",
+         complexity=_SORT_COMPLEXITY)
+def sort_ro(client, key: bytes, *args: bytes):
+    return _sort(client, key, args, readonly=True)

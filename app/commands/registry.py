@@ -62,6 +62,7 @@ class KeySpec:
     keynum: bool = False
     keyword: str = ""
     limit: int = 0
+    unknown: bool = False  # keys not found from the arguments (SORT's BY/GET/STORE): "unknown" specs
 
 
 class CommandStats:
@@ -120,7 +121,7 @@ class Command:
         as Redis' populateCommandLegacyRangeSpec does: one plain range spec is used as it
         is; several are merged when each has step 1 and starts right after the previous
         one, others being left out (the command then has movable keys)."""
-        specs = [spec for spec in self.key_specs if not (spec.keynum or spec.keyword)]
+        specs = [spec for spec in self.key_specs if not (spec.keynum or spec.keyword or spec.unknown)]
         if len(self.key_specs) == 1 and specs:
             spec = specs[0]
             return spec.index, spec.index + spec.last if spec.last >= 0 else spec.last, spec.step

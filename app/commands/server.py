@@ -29,6 +29,10 @@ def _key_spec_reply(spec: KeySpec) -> dict:
     if spec.notes:
         reply[b"notes"] = spec.notes.encode()
     reply[b"flags"] = SetReply(spec.flags.split())
+    if spec.unknown:
+        reply[b"begin_search"] = {b"type": b"unknown", b"spec": {}}
+        reply[b"find_keys"] = {b"type": b"unknown", b"spec": {}}
+        return reply
     if spec.keyword:
         reply[b"begin_search"] = {b"type": b"keyword",
                                   b"spec": {b"keyword": spec.keyword.encode(), b"startfrom": spec.index}}
