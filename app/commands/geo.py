@@ -412,7 +412,7 @@ def _search(client, variant: str, key: bytes, args: tuple[bytes, ...], no_store:
     pairs = [(point.member, point.distance / conversion if scores_store else point.score) for point in found]
     stored = SortedSet.built(pairs, listpack_limits(client)) if pairs else None
     event = "geosearchstore" if search else "georadiusstore"
-    return store_result(db, destination, stored, event)
+    return store_result(db, destination, stored, event, changes=len(pairs))  # one per member, as in Redis
 
 
 _SEARCH_COMPLEXITY = ("O(N+log(M)) where N is the number of elements in the grid-aligned bounding box area around "

@@ -34,17 +34,18 @@ def get_hash(db, key: bytes, read: bool = False) -> HashValue | None:
 
 
 def _set_fields(client, key: bytes, value: HashValue | None, pairs) -> int:
-    """Set ``pairs`` in the hash ``value`` at ``key`` (None: create it); count the change
-    and return how many fields are new. The caller announces it."""
+    """Set ``pairs`` in the hash ``value`` at ``key`` (None: create it); count a change per
+    pair, new or not, as Redis does, and return how many fields are new. The caller
+    announces it."""
     config = client.server.config
     created = value is None
     if created:
         value = HashValue()
     added = value.update(pairs, config["hash-max-listpack-entries"], config["hash-max-listpack-value"])
     if created:
-        client.db.set(key, value)  # announced as "new" before the command's own event, as in Redis
+        client.db.set(key, value, changes=len(pairs))  # announced as "new" before the command's own event, as in Redis
     else:
-        client.db.changed(key)
+        client.db.changed(key, len(pairs))
     return added
 
 
@@ -170,9 +171,9 @@ def hdel(client, key: bytes, *fields: bytes):
     if deleted:
         db.notify(events.HASH, "hdel", key)
         if value.fields:
-            db.changed(key)
+            db.changed(key, deleted)
         else:
-            db.delete(key)
+            db.delete(key, deleted)
             db.notify(events.GENERIC, "del", key)
     return deleted
 

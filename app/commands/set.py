@@ -48,13 +48,14 @@ def _max_intset(client) -> int:
     return client.server.config["set-max-intset-entries"]
 
 
-def _removed(db, key: bytes, value: SetValue, event: str) -> None:
-    """After members left the set: announce ``event``, and delete an emptied set."""
+def _removed(db, key: bytes, value: SetValue, event: str, changes: int = 1) -> None:
+    """After members left the set (``changes`` of them, counted for saving): announce
+    ``event``, and delete an emptied set."""
     db.notify(events.SET, event, key)
     if value:
-        db.changed(key)
+        db.changed(key, changes)
     else:
-        db.delete(key)
+        db.delete(key, changes)
         db.notify(events.GENERIC, "del", key)
 
 
@@ -70,13 +71,13 @@ def sadd(client, key: bytes, *members: bytes):
     value = get_set(db, key)
     if value is None:
         value = set_of(members, _max_intset(client))
-        db.set(key, value)  # announced as "new" before "sadd", as in Redis
         added = len(value)
+        db.set(key, value, changes=added)  # announced as "new" before "sadd", as in Redis
     else:
         added = value.add_members(members, _max_intset(client))
         if not added:
             return 0  # nothing changed: no event, and WATCH sees nothing
-        db.changed(key)
+        db.changed(key, added)
     db.notify(events.SET, "sadd", key)
     return added
 
@@ -91,7 +92,7 @@ def srem(client, key: bytes, *members: bytes):
         return 0
     removed = sum(value.remove(member) for member in members)
     if removed:
-        _removed(db, key, value, "srem")
+        _removed(db, key, value, "srem", removed)
     return removed
 
 
@@ -203,7 +204,7 @@ def _pop_many(client, key: bytes, value: SetValue, count: int) -> list[bytes]:
         for member in popped:
             value.remove(member)
         value.reencode(_max_intset(client))
-    _removed(db, key, value, "spop")
+    _removed(db, key, value, "spop", len(popped))
     return popped
 
 

@@ -146,21 +146,23 @@ def _pairs_reply(client, pairs, scores: bool) -> list:
     return [list(pair) for pair in pairs]
 
 
-def _removed(db, key: bytes, zset: SortedSet, event: str) -> None:
-    """After members were removed: announce ``event``, and delete an emptied set ("del")."""
+def _removed(db, key: bytes, zset: SortedSet, event: str, changes: int) -> None:
+    """After members were removed (``changes`` of them, counted for saving): announce
+    ``event``, and delete an emptied set ("del")."""
     db.notify(events.ZSET, event, key)
     if zset:
-        db.changed(key)
+        db.changed(key, changes)
     else:
-        db.delete(key)
+        db.delete(key, changes)
         db.notify(events.GENERIC, "del", key)
 
 
-def store_result(db, key: bytes, zset: SortedSet | None, event: str) -> int:
+def store_result(db, key: bytes, zset: SortedSet | None, event: str, changes: int = 1) -> int:
     """Store a computed sorted set at ``key`` (ZUNIONSTORE, ZRANGESTORE, GEOSEARCHSTORE...)
-    and announce ``event``; an empty result deletes the key instead. Returns its size."""
+    and announce ``event``, counting ``changes`` for saving; an empty result deletes the
+    key instead (one change). Returns its size."""
     if zset:
-        db.set(key, zset)
+        db.set(key, zset, changes=changes)
         db.notify(events.ZSET, event, key)
         return len(zset)
     if db.delete(key):
@@ -227,9 +229,9 @@ def zadd_pairs(client, key: bytes, options: set, pairs: list[tuple[float, bytes]
         if outcome != SKIPPED:
             processed += 1
     if created:
-        db.set(key, zset)  # announced as "new" before "zadd", as Redis' dbAdd
+        db.set(key, zset, changes=added + updated)  # announced as "new" before "zadd", as Redis' dbAdd
     elif added or updated:
-        db.changed(key)
+        db.changed(key, added + updated)
     if added or updated:
         db.notify(events.ZSET, "zincr" if incr else "zadd", key)
         db.signal_ready(key)
@@ -296,7 +298,7 @@ def zrem(client, key: bytes, *members: bytes):
         if not zset:
             break
     if deleted:
-        _removed(db, key, zset, "zrem")
+        _removed(db, key, zset, "zrem", deleted)
     return deleted
 
 
@@ -530,7 +532,7 @@ def _remove_range(client, key: bytes, kind: str, low: bytes, high: bytes) -> int
     else:
         deleted = zset.remove_range(spec)
     if deleted:
-        _removed(db, key, zset, "zremrangeby" + kind)
+        _removed(db, key, zset, "zremrangeby" + kind, deleted)
     return deleted
 
 
@@ -564,7 +566,7 @@ def _pop(db, key: bytes, zset: SortedSet, highest: bool, count: int) -> list:
     """Pop up to ``count`` members from one end; announce it (once) and delete an
     emptied set. Returns the popped nodes (member, score), in the order they left."""
     popped = [zset.pop(highest) for _ in range(min(count, len(zset)))]
-    _removed(db, key, zset, "zpopmax" if highest else "zpopmin")
+    _removed(db, key, zset, "zpopmax" if highest else "zpopmin", len(popped))
     return popped
 
 

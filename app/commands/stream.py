@@ -292,7 +292,7 @@ def xadd(client, key: bytes, *args: bytes):
         if options.no_mkstream:
             return None
         stream = Stream()
-        db.set(key, stream)  # announced as "new", as Redis' dbAdd does
+        db.set(key, stream, changes=0)  # announced as "new", as Redis' dbAdd does; the entry counts below
     if stream.last_id == MAX_ID:
         raise ReplyError("ERR The stream has exhausted the last possible ID, unable to add more items")
     entry_id = _new_entry_id(stream, options)
@@ -320,7 +320,7 @@ def xtrim(client, key: bytes, *args: bytes):
     deleted = options.trim(stream)
     if deleted:
         db.notify(events.STREAM, "xtrim", key)
-        db.changed(key)
+        db.changed(key, deleted)
     return deleted
 
 
@@ -689,8 +689,8 @@ def _serve_group_reader(client, db, key: bytes, stream, parsed: _ReadArguments, 
         return None
     now = now_ms()
     consumer = _consumer(db, key, group, parsed.consumer, now)
+    # Served after waiting, the read itself counts no change (Redis' serveClientsBlockedOnStreamKey).
     entries = _deliver(stream, group, consumer, increment_id(group.last_id), count, parsed.noack, now)
-    _dirty(db)
     return _streams_reply(client, [(key, entries)])
 
 
@@ -776,7 +776,7 @@ def xgroup_create(client, key: bytes, name: bytes, start: bytes, *options: bytes
         last_id = parse_id(start, strict=True)
     if stream is None:
         stream = Stream()
-        db.set(key, stream)
+        db.set(key, stream, changes=0)  # MKSTREAM: only the group counts, as in Redis
     if name in stream.groups:
         raise ReplyError("BUSYGROUP Consumer Group name already exists")
     stream.groups[name] = ConsumerGroup(last_id, entries_read)
