@@ -361,11 +361,15 @@ class BigNumber(int):
     __slots__ = ()
 
 
-class DoubleText(bytes):
+class DoubleText:
     """A double already written out, for the replies Redis does not format with ``%.17g``
-    (GEOPOS's coordinates, ``%.17Lf`` trimmed): a RESP3 double, a bulk string in RESP2."""
+    (GEOPOS's coordinates, ``%.17Lf`` trimmed): a RESP3 double, a bulk string in RESP2.
+    Not a ``bytes``, so that no fast path mistakes it for a bulk string."""
 
-    __slots__ = ()
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes):
+        self.text = text
 
 
 def format_double(value: float) -> bytes:
@@ -415,7 +419,7 @@ class Encoder:
             Replies: lambda items: b"".join([self._by_type[type(item)](item) for item in items]),
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
-            DoubleText: (lambda text: b",%s\r\n" % text) if resp3 else _bulk,
+            DoubleText: (lambda double: b",%s\r\n" % double.text) if resp3 else (lambda double: _bulk(double.text)),
             ReplyError: self._error,
             _NoReply: lambda _value: b"",
         }
@@ -481,8 +485,18 @@ class Encoder:
 
     # --- aggregates
     def _array(self, items) -> bytes:
+        header = b"*%d\r\n" % len(items)
+        if items and type(items[0]) is bytes and type(items[-1]) is bytes:
+            # Most long arrays are all bulk strings (LRANGE, SMEMBERS, KEYS...): format
+            # them in one pass, without a lookup and a call per element. Anything else in
+            # the middle (None, a nested array) makes the formatting fail: then the
+            # general way below.
+            try:
+                return header + b"".join([b"$%d\r\n%s\r\n" % (len(item), item) for item in items])
+            except TypeError:
+                pass
         by_type = self._by_type
-        return b"*%d\r\n" % len(items) + b"".join([by_type[type(item)](item) for item in items])
+        return header + b"".join([by_type[type(item)](item) for item in items])
 
     def _aggregate(self, marker: bytes):
         def encode(items) -> bytes:

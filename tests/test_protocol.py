@@ -11,10 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.protocol import (
+    ENCODERS,
     INLINE_MAX_SIZE,
     NO_REPLY,
     NULL_ARRAY,
     BigNumber,
+    DoubleText,
     ProtocolError,
     Push,
     ReplyError,
@@ -527,3 +529,20 @@ def test_reply_parser_keeps_incomplete_replies():
 def test_reply_parser_keeps_bytes_that_are_not_utf8(data, protocol):
     [value] = ReplyParser().parse(data)
     assert encode_reply(value, protocol) == data
+
+
+_REPLY_ITEMS = st.one_of(
+    st.binary(max_size=20),
+    st.none(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.text(alphabet="abcXYZ", max_size=5),
+    st.lists(st.binary(max_size=5), max_size=3),
+    st.builds(DoubleText, st.sampled_from([b"1.5", b"-0.25"])),
+)
+
+
+@given(st.lists(_REPLY_ITEMS, max_size=8), st.sampled_from([2, 3]))
+def test_arrays_of_bulk_strings_take_a_fast_path_with_the_same_bytes(items, protocol):
+    encoder = ENCODERS[protocol]
+    general = b"*%d\r\n" % len(items) + b"".join(encoder.encode(item) for item in items)
+    assert encoder.encode(items) == general
