@@ -32,7 +32,10 @@ class Client:
         self.name = b""
         self.lib_name = b""  # CLIENT SETINFO
         self.lib_ver = b""
-        self.authenticated = not server.config["requirepass"]
+        # Every connection starts as the default user (app/acl.py), logged in at once
+        # only if that user is on and needs no password; AUTH and HELLO change both.
+        self.user = server.users.default
+        self.authenticated = self.user.logs_in_freely()
         self.created = time.monotonic()
         self.last_interaction = self.created
         self.last_command = "NULL"
@@ -72,7 +75,8 @@ class Client:
         self.db = self.server.keyspace.databases[0]
         self.protocol = 2
         self.name = b""
-        self.authenticated = not self.server.config["requirepass"]
+        self.user = self.server.users.default
+        self.authenticated = self.user.logs_in_freely()
         self.no_evict = False
         self.set_reply_mode(b"ON")
 
@@ -148,7 +152,7 @@ class Client:
             ("tot-mem", 0),
             ("events", "r"),
             ("cmd", self.last_command),
-            ("user", "default"),
+            ("user", self.user.name.decode("utf-8", "surrogateescape")),
             ("redir", -1),
             ("resp", self.protocol),
             ("lib-name", self.lib_name.decode("utf-8", "surrogateescape")),

@@ -230,6 +230,8 @@ PARAMETERS = [
     # ... and of small sorted sets (app/store/zset.py).
     Parameter("zset-max-listpack-entries", "128", _integer(0, LLONG_MAX), aliases=("zset-max-ziplist-entries",)),
     Parameter("zset-max-listpack-value", "64", _memory(0, LLONG_MAX), aliases=("zset-max-ziplist-value",)),
+    # Where a sparse HyperLogLog becomes dense (app/store/hll.py).
+    Parameter("hll-sparse-max-bytes", "3000", _memory(0, LLONG_MAX)),
     # Persistence.
     Parameter("dir", ".", _directory, protected=True),
     Parameter("dbfilename", "dump.rdb", _filename, protected=True),

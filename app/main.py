@@ -10,11 +10,14 @@ import contextlib
 import os
 import signal
 import sys
+import time
 
 from app import log
 from app.config import StartupError, load_config
+from app.persistence import rdb
 from app.server import open_listeners, serve
 from app.state import REDIS_VERSION, ServerState
+from app.store.keyspace import now_ms
 
 USAGE = """Usage: ./your_program.sh [/path/to/redis.conf] [--name value ...]
        ./your_program.sh -v | --version
@@ -58,12 +61,37 @@ def main(argv: list[str]) -> int:
         with open(pidfile, "w") as handle:
             handle.write(f"{os.getpid()}\n")
     log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
+    if not load_snapshot(state):
+        for listener in listeners:
+            listener.server_close()
+        return 1
     log.notice("Ready to accept connections tcp")
     serve(state, listeners)
     if pidfile:
         with contextlib.suppress(OSError):
             os.remove(pidfile)
     return 0
+
+
+def load_snapshot(state: ServerState) -> bool:
+    """Load ``<dir>/<dbfilename>`` if it exists; False (after saying why) if it is bad.
+
+    The listeners are already bound, so clients that connect meanwhile wait in the
+    accept queue, as Redis' clients wait while it loads."""
+    path = rdb.rdb_path(state.config)
+    started = time.monotonic()
+    try:
+        keys = rdb.load_file(path, state.config, now_ms(), len(state.keyspace.databases))
+    except rdb.RDBError as error:
+        log.warning(f"Fatal error loading the DB {path}: {error}. Exiting.")
+        return False
+    except OSError as error:
+        log.warning(f"Fatal error loading the DB {path}: {error.strerror}. Exiting.")
+        return False
+    if keys is not None:
+        rdb.install(state.keyspace, keys)
+        log.notice(f"DB loaded from disk: {time.monotonic() - started:.3f} seconds")
+    return True
 
 
 if __name__ == "__main__":

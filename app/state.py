@@ -9,9 +9,11 @@ import sys
 import threading
 import time
 
+from app.acl import Users
 from app.client import Client
 from app.config import Config
 from app.outbox import OutboxWriter
+from app.persistence.snapshots import Snapshots
 from app.protocol import ReplyError
 from app.pubsub import PubSub
 from app.store.keyspace import Keyspace
@@ -36,9 +38,11 @@ class ServerState:
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
         self.pubsub = PubSub(self)
+        self.users = Users()  # ACL users (app/acl.py); requirepass reaches them in apply_config
         self._outbox_writer: OutboxWriter | None = None
         self._writer_lock = threading.Lock()
         self.keyspace.publish_event = self.pubsub.publish_event
+        self.snapshots = Snapshots(self.keyspace, config)  # SAVE, BGSAVE, LASTSAVE
         self.started = time.time()
         self.run_id = new_replication_id()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
@@ -58,10 +62,13 @@ class ServerState:
                 self._outbox_writer = OutboxWriter()
             return self._outbox_writer
 
-    def apply_config(self) -> None:
-        """Copy the parameters that hot paths read into plain attributes (after start-up
-        and after every CONFIG SET)."""
+    def apply_config(self, changed: set[str] | None = None) -> None:
+        """Act on parameters that were set: copy those that hot paths read into plain
+        attributes, and pass requirepass on to the default user. ``changed`` names what a
+        CONFIG SET set (None at start-up: everything)."""
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
+        if changed is None or "requirepass" in changed:  # even to the same text, as Redis
+            self.users.follow_requirepass(self.config["requirepass"])
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: zero the counters INFO reports (commands keep their own)."""

@@ -43,8 +43,8 @@ def test_arity_is_checked_before_the_handler_runs(client):
 
 
 def test_noauth_until_authenticated_except_for_no_auth_commands(client):
-    client.server.config.set("requirepass", "pw")
-    client.reset()
+    assert execute(client, [b"CONFIG", b"SET", b"requirepass", b"pw"]) == "OK"
+    client.reset()  # a new connection, as far as authentication goes
     assert execute(client, [b"GET", b"k"]).message == "NOAUTH Authentication required."
     assert execute(client, [b"AUTH", b"pw"]) == "OK"
     assert execute(client, [b"GET", b"k"]) is None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
-
 from app.commands.arguments import SYNTAX_ERROR, int32, integer, keyword, text
 from app.commands.registry import command, container
 from app.protocol import NO_REPLY, ReplyError, Verbatim
@@ -43,13 +41,12 @@ def select(client, index: bytes):
 
 
 def authenticate(client, username: bytes, password: bytes) -> None:
-    """Log ``client`` in as ``username``; raises WRONGPASS. Only the default user exists.
-
-    With no ``requirepass`` the default user has no password and accepts any.
-    """
-    required = client.server.config["requirepass"].encode("utf-8", "surrogateescape")
-    if username != b"default" or (required and not hmac.compare_digest(password, required)):
+    """Log ``client`` in as ``username`` (app/acl.py checks the password); raises
+    WRONGPASS, which does not say whether the user, its state or the password was wrong."""
+    user = client.server.users.authenticate(username, password)
+    if user is None:
         raise ReplyError(WRONGPASS)
+    client.user = user
     client.authenticated = True
 
 
@@ -60,7 +57,9 @@ def auth(client, *args: bytes):
     if len(args) > 2:
         raise ReplyError(SYNTAX_ERROR)
     if len(args) == 1:
-        if not client.server.config["requirepass"]:
+        # The pre-ACL form names no user: it is the default one, and a password for a
+        # user that needs none is most likely a configuration mistake, so say so.
+        if client.server.users.default.nopass:
             raise ReplyError(
                 "ERR AUTH <password> called without any password configured for the default user. "
                 "Are you sure your configuration is correct?"
@@ -253,7 +252,10 @@ def client_kill(client, *args: bytes):
         elif option == b"LADDR":
             tests.append(lambda c, a=value: c.laddr.encode() == a)
         elif option == b"USER":
-            tests.append(lambda c, u=value: u == b"default")
+            user = client.server.users.get(value)
+            if user is None:
+                raise ReplyError(f"ERR No such user '{text(value)}'")
+            tests.append(lambda c, u=user: c.user is u)
         elif option == b"SKIPME":
             if value.lower() not in (b"yes", b"no"):
                 raise ReplyError(SYNTAX_ERROR)

@@ -32,7 +32,7 @@ from app.protocol import ReplyError
 FLAG_ORDER = (
     "write readonly denyoom module admin pubsub noscript blocking loading stale skip_monitor "
     "skip_slowlog asking fast no_auth may_replicate sentinel only_sentinel no_mandatory_keys "
-    "no_propagate no_multi allow_busy movablekeys"
+    "no_propagate no_async_loading no_multi allow_busy movablekeys"
 ).split()
 ACL_CATEGORY_ORDER = (
     "keyspace read write set sortedset list hash string bitmap hyperloglog geo stream pubsub "

@@ -1,4 +1,4 @@
-"""Server commands: COMMAND, CONFIG, INFO, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
+"""Server commands: COMMAND, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
 
 from __future__ import annotations
 
@@ -206,7 +206,7 @@ def config_set(client, *args: bytes):
         if parameter.restart and changes[parameter.name] != config[parameter.name]:
             raise failed(f"{parameter.name} can only be changed by restarting the server")
     config.values.update(changes)
-    client.server.apply_config()
+    client.server.apply_config(set(changes))
     if "loglevel" in changes:
         log.configure(config["loglevel"], "")
     return "OK"
@@ -302,12 +302,15 @@ def _info_memory(server) -> dict:
 
 
 def _info_persistence(server) -> dict:
+    snapshots = server.snapshots
     return {
         "loading": 0,
         "rdb_changes_since_last_save": server.keyspace.dirty,
-        "rdb_bgsave_in_progress": 0,
-        "rdb_last_save_time": int(server.started),
-        "rdb_last_bgsave_status": "ok",
+        "rdb_bgsave_in_progress": int(snapshots.in_progress),
+        "rdb_last_save_time": snapshots.last_save,
+        "rdb_last_bgsave_status": "ok" if snapshots.last_bgsave_ok else "err",
+        "rdb_last_bgsave_time_sec": snapshots.last_bgsave_seconds,
+        "rdb_current_bgsave_time_sec": -1 if not snapshots.in_progress else round(time.monotonic() - snapshots.bgsave_started),
         "aof_enabled": int(server.config["appendonly"]),
         "aof_rewrite_in_progress": 0,
         "aof_last_write_status": "ok",
@@ -441,6 +444,43 @@ def info_text(server, sections: list[str]) -> str:
 def info(client, *sections: bytes):
     names = [text(section).lower() for section in sections] or ["default"]
     return Verbatim(info_text(client.server, names))
+
+
+# --------------------------------------------------------------------------- persistence
+
+BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
+
+
+@_server("save", arity=1, flags="admin noscript no_async_loading no_multi", acl="dangerous", since="1.0.0",
+         summary="Synchronously saves the database(s) to disk.",
+         complexity="O(N) where N is the total number of keys in all databases")
+def save(client):
+    snapshots = client.server.snapshots
+    if snapshots.in_progress:
+        raise ReplyError(BGSAVE_IN_PROGRESS)
+    if not snapshots.save():
+        raise ReplyError("ERR")
+    return "OK"
+
+
+@_server("bgsave", arity=-1, flags="admin noscript no_async_loading", acl="dangerous", since="1.0.0",
+         summary="Asynchronously saves the database(s) to disk.",
+         complexity="O(1)")
+def bgsave(client, *args: bytes):
+    if len(args) > 1 or (args and keyword(args[0]) != b"SCHEDULE"):
+        raise ReplyError(SYNTAX_ERROR)
+    snapshots = client.server.snapshots
+    if snapshots.in_progress:
+        raise ReplyError(BGSAVE_IN_PROGRESS)
+    snapshots.background_save()
+    return "Background saving started"
+
+
+@_server("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", since="1.0.0",
+         tips="nondeterministic_output",
+         summary="Returns the Unix timestamp of the last successful save to disk.")
+def lastsave(client):
+    return client.server.snapshots.last_save
 
 
 # --------------------------------------------------------------------------- keyspace-wide

@@ -1,0 +1,319 @@
+"""ACL users: who a connection is, and the rules Redis would show for each user.
+
+Redis 7 replaced the single ``requirepass`` with users. Every connection starts as the
+``default`` user, and is authenticated at once only if that user is enabled and needs no
+password; AUTH or HELLO ... AUTH log it in as any user whose password matches.
+
+A `User` keeps what ACL GETUSER and ACL LIST show:
+
+- ``enabled`` (on/off), ``nopass``, and the payload-sanitizing flag (for RESTORE);
+- ``passwords``: SHA-256 hex digests, never the passwords themselves, compared with
+  `hmac.compare_digest` so that the time an AUTH takes says nothing about how much
+  of a digest matched;
+- the command, key and channel rules, kept as the text Redis prints (``+@all``, ``~*``,
+  ``&*``). They are not enforced yet: every authenticated connection may run every
+  command on every key. Enforcement needs the categories and key positions of the
+  command table (app/commands/registry.py), which is where it will look them up.
+
+`User.apply` takes one ACL SETUSER rule; `Users` is the registry, one per server
+(``ServerState.users``), changed only with the keyspace lock held, like everything else
+commands touch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+
+
+def _command_table():
+    """The command table, imported when first needed: app/state.py imports this module,
+    and the command modules import app/state.py."""
+    from app.commands import registry
+
+    return registry
+
+
+class ACLError(ValueError):
+    """A rule ACL SETUSER refuses; the message is Redis' reason (after the modifier)."""
+
+
+SYNTAX = "Syntax error"
+UNKNOWN_COMMAND = "Unknown command or category name in ACL"
+BAD_HASH = "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters"
+NO_SUCH_PASSWORD = "The password you are trying to remove from the user does not exist"
+KEY_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any "
+    "effect. Try 'resetkeys' to start with an empty list of patterns"
+)
+CHANNEL_AFTER_ALL = (
+    "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have "
+    "any effect. Try 'resetchannels' to start with an empty list of channels"
+)
+_HEX = frozenset(b"0123456789abcdef")
+
+
+def password_digest(password: bytes) -> bytes:
+    """How a password is stored and shown: its SHA-256 digest in lowercase hex."""
+    return hashlib.sha256(password).hexdigest().encode()
+
+
+def _valid_digest(digest: bytes) -> bytes:
+    if len(digest) != 64 or not set(digest) <= _HEX:
+        raise ACLError(BAD_HASH)
+    return digest
+
+
+class User:
+    """One user. A new user is off, has no password, and may run nothing on nothing."""
+
+    def __init__(self, name: bytes):
+        self.name = name
+        self.enabled = False
+        self.nopass = False
+        self.sanitize_payload: bytes | None = None  # b"sanitize-payload", b"skip-sanitize-payload"
+        self.passwords: list[bytes] = []  # hex digests, in the order they were added
+        # Key patterns, in order, with the access they grant: "RW" for ~p, "R" for
+        # %R~p, "W" for %W~p. ``all_keys`` is ~* / allkeys, printed as ~*.
+        self.all_keys = False
+        self.key_patterns: dict[bytes, str] = {}
+        self.all_channels = False
+        self.channel_patterns: list[bytes] = []
+        # Commands: +@all or -@all, then the rules after it (see `_command_rule`).
+        self.all_commands = False
+        self.command_rules: list[tuple[str, bytes]] = []  # ("+" or "-", b"get" / b"@string")
+
+    # ------------------------------------------------------------------ authentication
+
+    def logs_in_freely(self) -> bool:
+        """Whether a connection as this user needs no password: on and nopass."""
+        return self.enabled and self.nopass
+
+    def check_password(self, password: bytes) -> bool:
+        """AUTH: enabled, and nopass or one of the digests matches.
+
+        Every stored digest is compared, each in constant time, so the reply time does
+        not depend on which digest (or how much of it) matched.
+        """
+        if not self.enabled:
+            return False
+        if self.nopass:
+            return True
+        digest = password_digest(password)
+        matched = False
+        for stored in self.passwords:
+            matched |= hmac.compare_digest(digest, stored)
+        return matched
+
+    # ------------------------------------------------------------------ ACL SETUSER
+
+    def apply(self, rule: bytes) -> None:
+        """Apply one ACL SETUSER rule (case-insensitive words, as Redis reads them);
+        raises ACLError with Redis' reason."""
+        word = rule.lower()
+        if word == b"on":
+            self.enabled = True
+        elif word == b"off":
+            self.enabled = False
+        elif word == b"nopass":
+            self.nopass = True
+            self.passwords = []
+        elif word == b"resetpass":
+            self.nopass = False
+            self.passwords = []
+        elif word in (b"sanitize-payload", b"skip-sanitize-payload"):
+            self.sanitize_payload = word
+        elif word in (b"allkeys", b"~*"):
+            self.all_keys = True
+            self.key_patterns = {}
+        elif word == b"resetkeys":
+            self.all_keys = False
+            self.key_patterns = {}
+        elif word in (b"allchannels", b"&*"):
+            self.all_channels = True
+            self.channel_patterns = []
+        elif word == b"resetchannels":
+            self.all_channels = False
+            self.channel_patterns = []
+        elif word in (b"allcommands", b"+@all"):
+            self.all_commands, self.command_rules = True, []
+        elif word in (b"nocommands", b"-@all"):
+            self.all_commands, self.command_rules = False, []
+        elif word == b"reset":
+            # What Redis' "reset" expands to (acl-pubsub-default is resetchannels in 7.0).
+            for part in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload", b"-@all"):
+                self.apply(part)
+        elif rule[:1] == b">":
+            self._add_password(password_digest(rule[1:]))
+        elif rule[:1] == b"#":
+            self._add_password(_valid_digest(rule[1:]))
+        elif rule[:1] == b"<":
+            self._remove_password(password_digest(rule[1:]))
+        elif rule[:1] == b"!":
+            self._remove_password(_valid_digest(rule[1:]))
+        elif rule[:1] == b"~":
+            self._add_key_pattern(rule[1:], "RW")
+        elif rule[:1] == b"%":
+            access, tilde, pattern = rule[1:].partition(b"~")
+            access = access.upper()
+            if not tilde or not access or not set(access) <= set(b"RW"):
+                raise ACLError(SYNTAX)
+            self._add_key_pattern(pattern, "RW" if access in (b"RW", b"WR") else access.decode())
+        elif rule[:1] == b"&":
+            if self.all_channels:
+                raise ACLError(CHANNEL_AFTER_ALL)
+            if rule[1:] not in self.channel_patterns:
+                self.channel_patterns.append(rule[1:])
+        elif rule[:1] in (b"+", b"-"):
+            self._command_rule(rule[:1].decode(), rule[1:].lower())
+        else:
+            # Selectors, "(...)" and clearselectors, are not supported yet.
+            raise ACLError(SYNTAX)
+
+    def _add_password(self, digest: bytes) -> None:
+        if digest not in self.passwords:
+            self.passwords.append(digest)
+        self.nopass = False  # a password means the user needs one
+
+    def _remove_password(self, digest: bytes) -> None:
+        if digest not in self.passwords:
+            raise ACLError(NO_SUCH_PASSWORD)
+        self.passwords.remove(digest)
+        self.nopass = False
+
+    def _add_key_pattern(self, pattern: bytes, access: str) -> None:
+        if self.all_keys:
+            raise ACLError(KEY_AFTER_ALL)
+        # A pattern given twice keeps its place and gains the new access, as in Redis.
+        previous = self.key_patterns.get(pattern, "")
+        self.key_patterns[pattern] = "RW" if set(previous + access) == {"R", "W"} else access
+
+    def _command_rule(self, sign: str, name: bytes) -> None:
+        """+cmd, -cmd, +@category, -@category, +cmd|sub (or +cmd|firstarg).
+
+        Redis keeps a bitmap of allowed commands and describes it again when asked;
+        here the rules are kept, in order, with the ones that no longer say anything
+        dropped: a rule replaces earlier ones on the same name, a category overrides
+        earlier rules on its commands, and a rule on a command that changes nothing is
+        not kept. For rules without overlapping categories this prints what Redis 7.0
+        prints; several single commands may come out in another order (Redis lists them
+        in its hash table's order).
+        """
+        if name.startswith(b"@"):
+            category = name[1:].decode("utf-8", "replace")
+            if category not in _command_table().ACL_CATEGORY_ORDER:
+                raise ACLError(UNKNOWN_COMMAND)
+            self.command_rules = [
+                (s, n) for s, n in self.command_rules if n != name and category not in _categories_of(n)
+            ]
+            self.command_rules.append((sign, name))
+            return
+        parent, bar, sub = name.partition(b"|")
+        entry = _command_table().COMMANDS.get(parent)
+        if entry is None or (bar and not sub):
+            raise ACLError(UNKNOWN_COMMAND)
+        if bar and (sub not in entry.subcommands if entry.subcommands else sign == "-"):
+            # A subcommand must exist; a first argument (+select|0) can only be allowed.
+            raise ACLError(UNKNOWN_COMMAND)
+        self.command_rules = [(s, n) for s, n in self.command_rules if n != name]
+        if self._allows(name) != (sign == "+"):
+            self.command_rules.append((sign, name))
+
+    def _allows(self, name: bytes) -> bool:
+        """Whether the rules so far let the user run ``name`` (a command's full name)."""
+        allowed = self.all_commands
+        categories = _categories_of(name)
+        for sign, rule in self.command_rules:
+            if rule == name or (rule.startswith(b"@") and rule[1:].decode() in categories):
+                allowed = sign == "+"
+        return allowed
+
+    # ------------------------------------------------------------------ descriptions
+
+    def flags(self) -> list[bytes]:
+        """The flags, in Redis' order (ACL GETUSER's ``flags``)."""
+        flags = [b"on" if self.enabled else b"off"]
+        if self.nopass:
+            flags.append(b"nopass")
+        if self.sanitize_payload is not None:
+            flags.append(self.sanitize_payload)
+        return flags
+
+    def commands_text(self) -> bytes:
+        rules = [b"+@all" if self.all_commands else b"-@all"]
+        rules += [sign.encode() + name for sign, name in self.command_rules]
+        return b" ".join(rules)
+
+    def keys_text(self) -> bytes:
+        if self.all_keys:
+            return b"~*"
+        prefixes = {"RW": b"~", "R": b"%R~", "W": b"%W~"}
+        return b" ".join(prefixes[access] + pattern for pattern, access in self.key_patterns.items())
+
+    def channels_text(self) -> bytes:
+        if self.all_channels:
+            return b"&*"
+        return b" ".join(b"&" + pattern for pattern in self.channel_patterns)
+
+    def describe(self) -> bytes:
+        """The user as a line of ACL LIST (and of an ACL file): the rules that rebuild it."""
+        parts = [b"user", self.name, *self.flags()]
+        parts += [b"#" + digest for digest in self.passwords]
+        if self.all_keys or self.key_patterns:
+            parts.append(self.keys_text())
+        if not self.all_channels:
+            parts.append(b"resetchannels")  # a new user's channels depend on acl-pubsub-default
+        if self.all_channels or self.channel_patterns:
+            parts.append(self.channels_text())
+        parts.append(self.commands_text())
+        return b" ".join(parts)
+
+
+def _categories_of(name: bytes) -> tuple[str, ...]:
+    """The ACL categories of a command named in a rule (b"get", b"config|get"); none for
+    categories themselves and for first-argument rules such as b"select|0"."""
+    if name.startswith(b"@"):
+        return ()
+    entry = _command_table().command_by_name(name.decode("utf-8", "replace"))
+    return entry.acl_categories if entry is not None else ()
+
+
+class Users:
+    """Every user, by name, starting with ``default``: on, nopass, all keys, all
+    channels, all commands, which lets any connection in until a password is set."""
+
+    def __init__(self):
+        default = User(b"default")
+        for rule in (b"on", b"nopass", b"allkeys", b"allchannels", b"allcommands"):
+            default.apply(rule)
+        self.default = default
+        self.by_name: dict[bytes, User] = {b"default": default}
+
+    def get(self, name: bytes) -> User | None:
+        return self.by_name.get(name)
+
+    def get_or_create(self, name: bytes) -> User:
+        user = self.by_name.get(name)
+        if user is None:
+            user = self.by_name[name] = User(name)
+        return user
+
+    def delete(self, name: bytes) -> User | None:
+        return self.by_name.pop(name, None)
+
+    def authenticate(self, name: bytes, password: bytes) -> User | None:
+        """The user ``name`` if ``password`` logs it in; None otherwise (whether the user
+        is missing, disabled or the password wrong: the client is not told which)."""
+        user = self.by_name.get(name)
+        return user if user is not None and user.check_password(password) else None
+
+    def follow_requirepass(self, value: str) -> None:
+        """Apply ``requirepass`` to the default user (at start-up, and whenever CONFIG SET
+        sets it, even to the same text), as Redis does: that single password replaces
+        the others, and an empty one makes the user nopass."""
+        self.default.apply(b"resetpass")
+        if value:
+            self.default.apply(b">" + value.encode("utf-8", "surrogateescape"))
+        else:
+            self.default.apply(b"nopass")

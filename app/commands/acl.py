@@ -1,0 +1,173 @@
+"""ACL: the users that connections log in as (app/acl.py keeps them).
+
+WHOAMI, USERS, LIST, GETUSER, SETUSER, DELUSER, CAT, GENPASS and HELP. The rules a user
+is given are stored and shown as Redis shows them but not enforced yet; LOG, DRYRUN,
+LOAD and SAVE are still to come.
+"""
+
+from __future__ import annotations
+
+import copy
+import secrets
+
+from app.acl import ACLError, User
+from app.commands.arguments import integer, text
+from app.commands.registry import ACL_CATEGORY_ORDER, all_commands, command, container
+from app.protocol import ReplyError, SetReply
+
+container("acl", group="server", since="6.0.0", summary="A container for Access List Control commands ")
+
+
+def _acl(name: str, *, flags: str = "admin noscript loading stale", **kwargs):
+    return command(name, parent="acl", group="server", since="6.0.0", flags=flags, **kwargs)
+
+
+def _wrong_arguments(client) -> ReplyError:
+    # Quoting the subcommand as the client typed it, as Redis does.
+    return ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(client.argv[1])}'. "
+                      "Try ACL HELP.")
+
+
+@_acl("whoami", arity=2, flags="noscript loading stale",
+      summary="Return the name of the user associated to the current connection")
+def acl_whoami(client):
+    return client.user.name
+
+
+@_acl("users", arity=2, summary="List the username of all the configured ACL rules",
+      complexity="O(N). Where N is the number of configured users.")
+def acl_users(client):
+    return sorted(client.server.users.by_name)  # Redis keeps users in a radix tree: byte order
+
+
+@_acl("list", arity=2, summary="List the current ACL rules in ACL config file format",
+      complexity="O(N). Where N is the number of configured users.")
+def acl_list(client):
+    users = client.server.users.by_name
+    return [users[name].describe() for name in sorted(users)]
+
+
+@_acl("getuser", arity=3, summary="Get the rules for a specific ACL user",
+      complexity="O(N). Where N is the number of password, command and pattern rules that the user has.")
+def acl_getuser(client, name: bytes):
+    user = client.server.users.get(name)
+    if user is None:
+        return None
+    return {
+        b"flags": SetReply(user.flags()),  # a set in RESP3, as Redis sends it
+        b"passwords": list(user.passwords),
+        b"commands": user.commands_text(),
+        b"keys": user.keys_text(),
+        b"channels": user.channels_text(),
+        b"selectors": [],
+    }
+
+
+@_acl("setuser", arity=-3, summary="Modify or create the rules for a specific ACL user",
+      complexity="O(N). Where N is the number of rules provided.")
+def acl_setuser(client, name: bytes, *rules: bytes):
+    if b" " in name or b"\0" in name:  # names are words of ACL LIST and of ACL files
+        raise ReplyError("ERR Usernames can't contain spaces or null characters")
+    users = client.server.users
+    user = users.get(name)
+    # All the rules or none: they are tried on a copy, which replaces the user's
+    # settings only once every rule is accepted. The User object itself stays, since
+    # the connections logged in as that user hold it.
+    trial = copy.deepcopy(user) if user is not None else User(name)
+    for rule in rules:
+        try:
+            trial.apply(rule)
+        except ACLError as error:
+            raise ReplyError(f"ERR Error in ACL SETUSER modifier '{text(rule)}': {error}") from None
+    if user is None:
+        users.by_name[name] = trial
+    else:
+        vars(user).update(vars(trial))
+    return "OK"
+
+
+@_acl("deluser", arity=-3, summary="Remove the specified ACL users and the associated rules",
+      complexity="O(1) amortized time considering the typical user.")
+def acl_deluser(client, *names: bytes):
+    server = client.server
+    deleted = 0
+    for name in names:
+        if name == b"default":  # users deleted before it in the same call stay deleted
+            raise ReplyError("ERR The 'default' user cannot be removed")
+        user = server.users.delete(name)
+        if user is None:
+            continue
+        deleted += 1
+        # Connections logged in as a deleted user are closed (this one after its reply).
+        for other in list(server.clients.values()):
+            if other.user is user:
+                other.user, other.authenticated = server.users.default, False
+                if other is client:
+                    client.close_after_reply = True
+                else:
+                    other.close()
+    return deleted
+
+
+@_acl("cat", arity=-2, flags="noscript loading stale",
+      summary="List the ACL categories or the commands inside a category",
+      complexity="O(1) since the categories and commands are a fixed set.")
+def acl_cat(client, *args: bytes):
+    if len(args) > 1:
+        raise _wrong_arguments(client)
+    if not args:
+        return [category.encode() for category in ACL_CATEGORY_ORDER]
+    category = args[0].decode("utf-8", "replace").lower()
+    if category not in ACL_CATEGORY_ORDER:
+        raise ReplyError(f"ERR Unknown category '{text(args[0])}'")
+    return [entry.name.encode() for entry in all_commands() if category in entry.acl_categories]
+
+
+@_acl("genpass", arity=-2, flags="noscript loading stale",
+      summary="Generate a pseudorandom secure password to use for ACL users")
+def acl_genpass(client, *args: bytes):
+    if len(args) > 1:
+        raise _wrong_arguments(client)
+    bits = integer(args[0]) if args else 256
+    if not 0 < bits <= 4096:
+        raise ReplyError(
+            "ERR ACL GENPASS argument must be the number of bits for the output password, "
+            "a positive number up to 4096"
+        )
+    chars = (bits + 3) // 4  # hex digits: four bits each, rounded up
+    return secrets.token_hex((chars + 1) // 2)[:chars].encode()
+
+
+@_acl("help", arity=2, flags="loading stale", summary="Show helpful text about the different subcommands")
+def acl_help(client):
+    return [
+        "ACL <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CAT [<category>]",
+        "    List all commands that belong to <category>, or all command categories",
+        "    when no category is specified.",
+        "DELUSER <username> [<username> ...]",
+        "    Delete a list of users.",
+        "DRYRUN <username> <command> [<arg> ...]",
+        "    Returns whether the user can execute the given command without executing the command.",
+        "GETUSER <username>",
+        "    Get the user's details.",
+        "GENPASS [<bits>]",
+        "    Generate a secure 256-bit user password. The optional `bits` argument can",
+        "    be used to specify a different size.",
+        "LIST",
+        "    Show users details in config file format.",
+        "LOAD",
+        "    Reload users from the ACL file.",
+        "LOG [<count> | RESET]",
+        "    Show the ACL log entries.",
+        "SAVE",
+        "    Save the current config to the ACL file.",
+        "SETUSER <username> <attribute> [<attribute> ...]",
+        "    Create or modify a user with the specified attributes.",
+        "USERS",
+        "    List all the registered usernames.",
+        "WHOAMI",
+        "    Return the current connection username.",
+        "HELP",
+        "    Prints this help.",
+    ]

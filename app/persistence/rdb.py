@@ -1,0 +1,719 @@
+"""The RDB file: Redis' snapshot of the whole keyspace, read (versions 1 to 12) and written.
+
+Layout (rdb.c; every number little-endian unless said otherwise)::
+
+    "REDIS" + 4 ASCII digits (the version)
+    FA aux-name aux-value                  any number of AUX fields ("redis-ver"...)
+    FE db-number                           SELECTDB: the keys that follow belong to it
+    FB table-size expires-size             RESIZEDB: a hint, ignored here
+    [FC ms:8 | FD seconds:4] [F8 idle] [F9 freq]  optional, before a key
+    type key value                         one key (type is one byte, below)
+    ...
+    FF crc64:8                             end; the CRC of everything before it (v5+),
+                                           0 when the writer had rdbchecksum off
+
+A *length* packs into one to nine bytes: ``00LLLLLL`` (6 bits), ``01LLLLLL LLLLLLLL``
+(14 bits, big-endian), ``10000000`` + 4 bytes and ``10000001`` + 8 bytes (big-endian).
+``11EEEEEE`` marks a string in a special encoding instead: E = 0, 1, 2 an integer of 1,
+2 or 4 bytes written as text when read, E = 3 an LZF-compressed string (compressed and
+plain lengths, then the data). Redis keeps small collections as one packed blob
+(ziplist, listpack, intset, zipmap) stored as a single string; the `_Packed` readers
+below take those apart.
+
+Loading is all or nothing: the whole file is parsed into plain Python values first and
+only then put in the keyspace, so a corrupt or truncated file leaves nothing half-loaded.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+from typing import NamedTuple
+
+from app.persistence import lzf
+from app.persistence.crc64 import crc64
+from app.store.hash import HashValue
+from app.store.keyspace import copy_value, now_ms
+from app.store.list import ListValue
+from app.store.set import set_of
+from app.store.stream import ConsumerGroup, Consumer, PendingEntry, Stream
+from app.store.zset import Limits, SortedSet
+
+MAX_VERSION = 12  # Redis 7.2 writes 11, 7.4 writes 12
+WRITE_VERSION = 10  # what Redis 7.0 writes and loads
+
+# Opcodes (rdb.h).
+OP_FUNCTION2 = 0xF5
+OP_FUNCTION_PRE_GA = 0xF6
+OP_MODULE_AUX = 0xF7
+OP_IDLE = 0xF8
+OP_FREQ = 0xF9
+OP_AUX = 0xFA
+OP_RESIZEDB = 0xFB
+OP_EXPIRETIME_MS = 0xFC
+OP_EXPIRETIME = 0xFD
+OP_SELECTDB = 0xFE
+OP_EOF = 0xFF
+
+# Value types (rdb.h).
+TYPE_STRING = 0
+TYPE_LIST = 1
+TYPE_SET = 2
+TYPE_ZSET = 3
+TYPE_HASH = 4
+TYPE_ZSET_2 = 5
+TYPE_MODULE_PRE_GA = 6
+TYPE_MODULE_2 = 7
+TYPE_HASH_ZIPMAP = 9
+TYPE_LIST_ZIPLIST = 10
+TYPE_SET_INTSET = 11
+TYPE_ZSET_ZIPLIST = 12
+TYPE_HASH_ZIPLIST = 13
+TYPE_LIST_QUICKLIST = 14
+TYPE_STREAM_LISTPACKS = 15
+TYPE_HASH_LISTPACK = 16
+TYPE_ZSET_LISTPACK = 17
+TYPE_LIST_QUICKLIST_2 = 18
+TYPE_STREAM_LISTPACKS_2 = 19
+TYPE_SET_LISTPACK = 20
+TYPE_STREAM_LISTPACKS_3 = 21
+
+ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0, 1, 2, 3
+QUICKLIST_NODE_PLAIN, QUICKLIST_NODE_PACKED = 1, 2
+STREAM_ITEM_FLAG_DELETED, STREAM_ITEM_FLAG_SAMEFIELDS = 1, 2
+
+
+class RDBError(ValueError):
+    """A file we cannot load; the message says what is wrong and at which offset."""
+
+
+class LoadedKey(NamedTuple):
+    db: int
+    key: bytes
+    value: object
+    deadline: int | None  # Unix ms, or None
+
+
+# --------------------------------------------------------------------------- reading
+
+
+class _Cursor:
+    """Bytes and a position in them; every read checks the end, so truncation is
+    reported where it happens."""
+
+    __slots__ = ("data", "position", "base", "what")
+
+    def __init__(self, data: bytes, base: int = 0, what: str = "file"):
+        self.data = data
+        self.position = 0
+        self.base = base  # where ``data`` starts in the file, for messages
+        self.what = what
+
+    def fail(self, message: str, at: int | None = None) -> RDBError:
+        at = self.position if at is None else at
+        return RDBError(f"{message} at offset {self.base + at}")
+
+    def take(self, count: int) -> bytes:
+        start = self.position
+        end = start + count
+        if end > len(self.data):
+            raise self.fail(f"unexpected end of {self.what} (wanted {count} bytes)", start)
+        self.position = end
+        return self.data[start:end]
+
+    def byte(self) -> int:
+        if self.position >= len(self.data):
+            raise self.fail(f"unexpected end of {self.what}")
+        self.position += 1
+        return self.data[self.position - 1]
+
+    def at_end(self) -> bool:
+        return self.position >= len(self.data)
+
+
+class _Reader(_Cursor):
+    """The RDB-level reads: lengths, strings, numbers."""
+
+    def length_or_encoding(self) -> tuple[int, bool]:
+        """A length, or (with True) the number of a special string encoding."""
+        first = self.byte()
+        kind = first >> 6
+        if kind == 0:
+            return first & 0x3F, False
+        if kind == 1:
+            return ((first & 0x3F) << 8) | self.byte(), False
+        if kind == 3:
+            return first & 0x3F, True
+        if first == 0x80:
+            return struct.unpack(">I", self.take(4))[0], False
+        if first == 0x81:
+            return struct.unpack(">Q", self.take(8))[0], False
+        raise self.fail(f"unknown length encoding 0x{first:02x}", self.position - 1)
+
+    def length(self) -> int:
+        start = self.position
+        value, encoded = self.length_or_encoding()
+        if encoded:
+            raise self.fail("a string encoding where a length was expected", start)
+        return value
+
+    def string(self) -> bytes:
+        start = self.position
+        value, encoded = self.length_or_encoding()
+        if not encoded:
+            return self.take(value)
+        if value == ENC_INT8:
+            return b"%d" % struct.unpack("<b", self.take(1))
+        if value == ENC_INT16:
+            return b"%d" % struct.unpack("<h", self.take(2))
+        if value == ENC_INT32:
+            return b"%d" % struct.unpack("<i", self.take(4))
+        if value == ENC_LZF:
+            packed_length = self.length()
+            plain_length = self.length()
+            packed_at = self.position
+            try:
+                return lzf.decompress(self.take(packed_length), plain_length)
+            except lzf.LZFError as error:
+                raise self.fail(f"bad LZF string ({error})", packed_at) from None
+        raise self.fail(f"unknown string encoding {value}", start)
+
+    def packed(self, what: str) -> _Cursor:
+        """A string holding a ziplist, listpack, intset or zipmap, as a cursor of its own."""
+        start = self.position
+        blob = self.string()
+        # Offsets inside a blob map onto the file unless it was compressed: then name
+        # the compressed string's start.
+        stored_plainly = self.data[start] >> 6 != 3
+        base = self.base + (self.position - len(blob) if stored_plainly else start)
+        return _Cursor(blob, base, what)
+
+    def uint32(self) -> int:
+        return struct.unpack("<I", self.take(4))[0]
+
+    def uint64(self) -> int:
+        return struct.unpack("<Q", self.take(8))[0]
+
+    def binary_double(self) -> float:
+        return struct.unpack("<d", self.take(8))[0]
+
+    def text_double(self) -> float:
+        """A score as the old ZSET type writes it: a length byte, 253 nan, 254 +inf, 255 -inf."""
+        size = self.byte()
+        if size == 253:
+            raise self.fail("a sorted set score that is not a number", self.position - 1)
+        if size == 254:
+            return math.inf
+        if size == 255:
+            return -math.inf
+        text = self.take(size)
+        try:
+            return float(text)
+        except ValueError:
+            raise self.fail(f"bad score {text!r}", self.position - size) from None
+
+    def stream_id(self) -> tuple[int, int]:
+        return self.length(), self.length()
+
+
+# --------------------------------------------------------------------------- packed blobs
+
+
+def _ziplist(cursor: _Cursor) -> list[bytes]:
+    """The entries of a ziplist (ziplist.c): header, entries, 0xFF."""
+    cursor.take(10)  # zlbytes, zltail, zllen: the entries themselves say all we need
+    entries = []
+    while True:
+        previous_length = cursor.byte()  # the end marker is where a prevlen would start
+        if previous_length == 0xFF:
+            break
+        if previous_length == 0xFE:
+            cursor.take(4)  # a 5-byte previous-entry length
+        header = cursor.byte()
+        kind = header >> 6
+        if kind == 0:
+            entries.append(cursor.take(header & 0x3F))
+        elif kind == 1:
+            entries.append(cursor.take(((header & 0x3F) << 8) | cursor.byte()))
+        elif kind == 2:
+            entries.append(cursor.take(struct.unpack(">I", cursor.take(4))[0]))
+        elif header == 0xC0:
+            entries.append(b"%d" % struct.unpack("<h", cursor.take(2)))
+        elif header == 0xD0:
+            entries.append(b"%d" % struct.unpack("<i", cursor.take(4)))
+        elif header == 0xE0:
+            entries.append(b"%d" % struct.unpack("<q", cursor.take(8)))
+        elif header == 0xF0:
+            entries.append(b"%d" % (int.from_bytes(cursor.take(3), "little", signed=True)))
+        elif header == 0xFE:
+            entries.append(b"%d" % struct.unpack("<b", cursor.take(1)))
+        elif 0xF1 <= header <= 0xFD:
+            entries.append(b"%d" % ((header & 0x0F) - 1))
+        else:
+            raise cursor.fail(f"bad ziplist entry encoding 0x{header:02x}", cursor.position - 1)
+    return entries
+
+
+def _backlen_size(size: int) -> int:
+    """How many bytes a listpack entry's back-length takes, for an entry of ``size``."""
+    if size <= 127:
+        return 1
+    if size < 16383:
+        return 2
+    if size < 2097151:
+        return 3
+    if size < 268435455:
+        return 4
+    return 5
+
+
+def _listpack(cursor: _Cursor) -> list[bytes | int]:
+    """The entries of a listpack (listpack.c): integers as ints, strings as bytes."""
+    cursor.take(6)  # total bytes, element count
+    entries: list[bytes | int] = []
+    while True:
+        start = cursor.position
+        header = cursor.byte()
+        if header == 0xFF:
+            break
+        if header < 0x80:
+            entries.append(header)
+        elif header < 0xC0:
+            entries.append(cursor.take(header & 0x3F))
+        elif header < 0xE0:
+            value = ((header & 0x1F) << 8) | cursor.byte()
+            entries.append(value - (1 << 13) if value >= 1 << 12 else value)
+        elif header < 0xF0:
+            entries.append(cursor.take(((header & 0x0F) << 8) | cursor.byte()))
+        elif header == 0xF0:
+            entries.append(cursor.take(struct.unpack("<I", cursor.take(4))[0]))
+        elif header == 0xF1:
+            entries.append(struct.unpack("<h", cursor.take(2))[0])
+        elif header == 0xF2:
+            entries.append(int.from_bytes(cursor.take(3), "little", signed=True))
+        elif header == 0xF3:
+            entries.append(struct.unpack("<i", cursor.take(4))[0])
+        elif header == 0xF4:
+            entries.append(struct.unpack("<q", cursor.take(8))[0])
+        else:
+            raise cursor.fail(f"bad listpack entry encoding 0x{header:02x}", start)
+        cursor.take(_backlen_size(cursor.position - start))
+    return entries
+
+
+def _as_bytes(entries) -> list[bytes]:
+    return [entry if isinstance(entry, bytes) else b"%d" % entry for entry in entries]
+
+
+def _intset(cursor: _Cursor) -> list[bytes]:
+    width, count = struct.unpack("<II", cursor.take(8))
+    if width not in (2, 4, 8):
+        raise cursor.fail(f"bad intset width {width}", 0)
+    code = {2: "h", 4: "i", 8: "q"}[width]
+    return [b"%d" % value for value in struct.unpack(f"<{count}{code}", cursor.take(width * count))]
+
+
+def _zipmap(cursor: _Cursor) -> list[bytes]:
+    """Field, value, field, value... of a zipmap (Redis before 2.6)."""
+    cursor.byte()  # the entry count, 254 when unknown
+    items = []
+    while True:
+        size = cursor.byte()
+        if size == 0xFF:
+            break
+        if size == 254:
+            size = struct.unpack("<I", cursor.take(4))[0]
+        field = cursor.take(size)
+        size = cursor.byte()
+        if size == 254:
+            size = struct.unpack("<I", cursor.take(4))[0]
+        free = cursor.byte()
+        items += [field, cursor.take(size)]
+        cursor.take(free)
+    return items
+
+
+def _pairs(flat: list) -> list[tuple]:
+    return list(zip(flat[0::2], flat[1::2]))
+
+
+# --------------------------------------------------------------------------- values
+
+
+class _ValueBuilder:
+    """Turns what a file holds into our value classes, encoded as our commands would
+    encode them under the current thresholds (as Redis converts on load)."""
+
+    def __init__(self, config):
+        self.hash_entries = config["hash-max-listpack-entries"]
+        self.hash_value = config["hash-max-listpack-value"]
+        self.intset_entries = config["set-max-intset-entries"]
+        self.zset_limits = Limits(config["zset-max-listpack-entries"], config["zset-max-listpack-value"])
+        self.node_bytes = config["stream-node-max-bytes"]
+        self.node_entries = config["stream-node-max-entries"]
+
+    def hash(self, pairs) -> HashValue:
+        value = HashValue()
+        value.update(pairs, self.hash_entries, self.hash_value)
+        return value
+
+    def zset(self, pairs) -> SortedSet:
+        return SortedSet.built(dict(pairs).items(), self.zset_limits)
+
+
+def _read_value(reader: _Reader, kind: int, build: _ValueBuilder):
+    """One value of type ``kind``; None for an empty collection (Redis skips those)."""
+    if kind == TYPE_STRING:
+        return reader.string()
+    if kind == TYPE_LIST:
+        return ListValue(reader.string() for _ in range(reader.length())) or None
+    if kind in (TYPE_SET, TYPE_SET_INTSET, TYPE_SET_LISTPACK):
+        if kind == TYPE_SET:
+            members = [reader.string() for _ in range(reader.length())]
+        elif kind == TYPE_SET_INTSET:
+            members = _intset(reader.packed("intset"))
+        else:
+            members = _as_bytes(_listpack(reader.packed("listpack")))
+        return set_of(members, build.intset_entries) if members else None
+    if kind in (TYPE_ZSET, TYPE_ZSET_2):
+        score = reader.text_double if kind == TYPE_ZSET else reader.binary_double
+        pairs = [(reader.string(), score()) for _ in range(reader.length())]
+        return build.zset(pairs) if pairs else None
+    if kind in (TYPE_ZSET_ZIPLIST, TYPE_ZSET_LISTPACK):
+        flat = _ziplist(reader.packed("ziplist")) if kind == TYPE_ZSET_ZIPLIST else _listpack(reader.packed("listpack"))
+        pairs = [(member if isinstance(member, bytes) else b"%d" % member, float(score))
+                 for member, score in _pairs(flat)]
+        return build.zset(pairs) if pairs else None
+    if kind == TYPE_HASH:
+        pairs = [(reader.string(), reader.string()) for _ in range(reader.length())]
+        return build.hash(pairs) if pairs else None
+    if kind in (TYPE_HASH_ZIPMAP, TYPE_HASH_ZIPLIST, TYPE_HASH_LISTPACK):
+        if kind == TYPE_HASH_ZIPMAP:
+            flat = _zipmap(reader.packed("zipmap"))
+        elif kind == TYPE_HASH_ZIPLIST:
+            flat = _ziplist(reader.packed("ziplist"))
+        else:
+            flat = _as_bytes(_listpack(reader.packed("listpack")))
+        return build.hash(_pairs(flat)) if flat else None
+    if kind == TYPE_LIST_ZIPLIST:
+        return ListValue(_ziplist(reader.packed("ziplist"))) or None
+    if kind == TYPE_LIST_QUICKLIST:
+        elements = ListValue()
+        for _ in range(reader.length()):
+            elements.extend(_ziplist(reader.packed("ziplist")))
+        return elements or None
+    if kind == TYPE_LIST_QUICKLIST_2:
+        elements = ListValue()
+        for _ in range(reader.length()):
+            container = reader.length()
+            if container == QUICKLIST_NODE_PLAIN:
+                elements.append(reader.string())
+            elif container == QUICKLIST_NODE_PACKED:
+                elements.extend(_as_bytes(_listpack(reader.packed("listpack"))))
+            else:
+                raise reader.fail(f"bad quicklist container {container}")
+        return elements or None
+    if kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3):
+        return _read_stream(reader, kind, build)
+    if kind in (TYPE_MODULE_PRE_GA, TYPE_MODULE_2):
+        raise reader.fail("the file holds a module data type, which this server cannot load", reader.position - 1)
+    raise reader.fail(f"unknown value type {kind}")
+
+
+def _read_stream(reader: _Reader, kind: int, build: _ValueBuilder) -> Stream:
+    """A stream: its listpack nodes, counters, then consumer groups with their PELs."""
+    stream = Stream()
+    for _ in range(reader.length()):
+        master_key = reader.string()
+        if len(master_key) != 16:
+            raise reader.fail("bad stream node key")
+        master_ms, master_seq = struct.unpack(">QQ", master_key)
+        entries = iter(_listpack(reader.packed("stream listpack")))
+        next(entries), next(entries)  # live and deleted counts
+        master_fields = [next(entries) for _ in range(next(entries))]
+        next(entries)  # the master entry's terminator
+        for flags in entries:
+            entry_id = (master_ms + next(entries), master_seq + next(entries))
+            if flags & STREAM_ITEM_FLAG_SAMEFIELDS:
+                fields = []
+                for name in master_fields:
+                    fields += [name, next(entries)]
+            else:
+                fields = []
+                for _ in range(next(entries)):
+                    fields += [next(entries), next(entries)]
+            next(entries)  # the entry's element count, for walking backwards
+            if not flags & STREAM_ITEM_FLAG_DELETED:
+                stream.append(entry_id, tuple(_as_bytes(fields)), build.node_bytes, build.node_entries)
+    length = reader.length()
+    if length != stream.length:
+        raise reader.fail(f"stream length {length} does not match its {stream.length} entries")
+    stream.last_id = reader.stream_id()
+    if kind >= TYPE_STREAM_LISTPACKS_2:
+        stream.first_id = reader.stream_id()
+        stream.max_deleted_id = reader.stream_id()
+        stream.entries_added = reader.length()
+    for _ in range(reader.length()):
+        name = reader.string()
+        group = ConsumerGroup(reader.stream_id(), -1)
+        if kind >= TYPE_STREAM_LISTPACKS_2:
+            entries_read = reader.length()
+            group.entries_read = -1 if entries_read == 2**64 - 1 else entries_read
+        for _ in range(reader.length()):
+            entry_id = struct.unpack(">QQ", reader.take(16))
+            group.pending.add(entry_id, PendingEntry(None, reader.uint64(), reader.length()))
+        for _ in range(reader.length()):
+            consumer = Consumer(reader.string(), reader.uint64())
+            if kind >= TYPE_STREAM_LISTPACKS_3:
+                reader.uint64()  # active time (7.2); we keep the seen time only
+            for _ in range(reader.length()):
+                entry_id = struct.unpack(">QQ", reader.take(16))
+                pending = group.pending.get(entry_id)
+                if pending is None:
+                    raise reader.fail("consumer pending entry missing from its group's PEL")
+                pending.consumer = consumer
+                consumer.pending.add(entry_id, pending)
+            group.consumers[consumer.name] = consumer
+        stream.groups[name] = group
+    return stream
+
+
+# --------------------------------------------------------------------------- the file
+
+
+def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]:
+    """Every key of an RDB file, minus those whose deadline is at or before ``now``.
+
+    Raises `RDBError` for anything wrong with the file, before anything is loaded.
+    """
+    reader = _Reader(data)
+    if data[:5] != b"REDIS" or len(data) < 9 or not data[5:9].isdigit():
+        raise RDBError("Wrong signature trying to load DB from file at offset 0")
+    version = int(data[5:9])
+    if not 1 <= version <= MAX_VERSION:
+        raise RDBError(f"Can't handle RDB format version {version} at offset 5")
+    reader.position = 9
+    build = _ValueBuilder(config)
+    keys: list[LoadedKey] = []
+    db = 0
+    deadline: int | None = None
+    try:
+        while True:
+            opcode_at = reader.position
+            opcode = reader.byte()
+            if opcode == OP_EOF:
+                break
+            if opcode == OP_SELECTDB:
+                db = reader.length()
+                if db >= databases:
+                    raise reader.fail(f"FATAL: Data file was created with a Redis server configured to handle "
+                                      f"more than {databases} databases", opcode_at)
+            elif opcode == OP_RESIZEDB:
+                reader.length(), reader.length()
+            elif opcode == OP_AUX:
+                reader.string(), reader.string()
+            elif opcode == OP_EXPIRETIME_MS:
+                deadline = reader.uint64()
+            elif opcode == OP_EXPIRETIME:
+                deadline = reader.uint32() * 1000
+            elif opcode == OP_IDLE:
+                reader.length()
+            elif opcode == OP_FREQ:
+                reader.byte()
+            elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
+                raise reader.fail("the file holds Redis functions, which this server does not support", opcode_at)
+            elif opcode == OP_MODULE_AUX:
+                raise reader.fail("the file holds module data, which this server cannot load", opcode_at)
+            else:
+                key = reader.string()
+                value = _read_value(reader, opcode, build)
+                if value is not None and (deadline is None or deadline > now):
+                    keys.append(LoadedKey(db, key, value, deadline))
+                deadline = None
+        if version >= 5:
+            checksum_at = reader.position
+            expected = reader.uint64()
+            if expected and expected != crc64(data[:checksum_at]):
+                raise RDBError(f"Wrong RDB checksum at offset {checksum_at}")
+    except (StopIteration, IndexError):
+        raise RDBError(f"corrupt packed value before offset {reader.position}") from None
+    return keys
+
+
+def load_file(path: str, config, now: int, databases: int = 16) -> list[LoadedKey] | None:
+    """The keys of the RDB file at ``path``, or None if there is no such file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        return None
+    return parse(data, config, now, databases)
+
+
+def install(keyspace, keys: list[LoadedKey]) -> None:
+    """Put loaded keys in the keyspace; loading is not a change to save again."""
+    with keyspace.lock:
+        for loaded in keys:
+            keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
+        keyspace.dirty = 0
+
+
+def rdb_path(config) -> str:
+    return os.path.join(config["dir"], config["dbfilename"])
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _length(value: int) -> bytes:
+    if value < 1 << 6:
+        return bytes([value])
+    if value < 1 << 14:
+        return bytes([0x40 | value >> 8, value & 0xFF])
+    if value < 1 << 32:
+        return b"\x80" + struct.pack(">I", value)
+    return b"\x81" + struct.pack(">Q", value)
+
+
+def _string(data: bytes, compress: bool = True) -> bytes:
+    """A string as Redis writes it: as an integer when it is one that fits 32 bits and
+    reads back the same, LZF-compressed when longer than 20 bytes and that saves space."""
+    if len(data) <= 11 and data[:1] != b"0" or data == b"0":
+        try:
+            number = int(data)
+        except ValueError:
+            number = None
+        if number is not None and b"%d" % number == data:
+            if -(1 << 7) <= number < 1 << 7:
+                return bytes([0xC0 | ENC_INT8]) + struct.pack("<b", number)
+            if -(1 << 15) <= number < 1 << 15:
+                return bytes([0xC0 | ENC_INT16]) + struct.pack("<h", number)
+            if -(1 << 31) <= number < 1 << 31:
+                return bytes([0xC0 | ENC_INT32]) + struct.pack("<i", number)
+    if compress and len(data) > 20:
+        packed = lzf.compress(data)
+        if len(packed) < len(data) - 4:  # Redis' lzf_compress is given len - 4 of room
+            return bytes([0xC0 | ENC_LZF]) + _length(len(packed)) + _length(len(data)) + packed
+    return _length(len(data)) + data
+
+
+def _listpack_bytes(entries: list[bytes | int]) -> bytes:
+    """A listpack of ``entries``: integers in the 64-bit form, strings by length."""
+    body = bytearray()
+    for entry in entries:
+        if isinstance(entry, int):
+            encoded = b"\xf4" + struct.pack("<q", entry)
+        elif len(entry) < 64:
+            encoded = bytes([0x80 | len(entry)]) + entry
+        elif len(entry) < 4096:
+            encoded = bytes([0xE0 | len(entry) >> 8, len(entry) & 0xFF]) + entry
+        else:
+            encoded = b"\xf0" + struct.pack("<I", len(entry)) + entry
+        body += encoded
+        # The entry's size, 7 bits a byte, most significant first; every byte but the
+        # first has its high bit set, so a reader walking backwards knows where to stop.
+        size = len(encoded)
+        groups = [size & 0x7F]
+        while size > 0x7F:
+            size >>= 7
+            groups.insert(0, size & 0x7F)
+        body += bytes([groups[0], *(0x80 | group for group in groups[1:])])
+    count = len(entries) if len(entries) < 65535 else 65535
+    return struct.pack("<IH", 6 + len(body) + 1, count) + bytes(body) + b"\xff"
+
+
+def _stream_id(entry_id: tuple[int, int]) -> bytes:
+    return _length(entry_id[0]) + _length(entry_id[1])
+
+
+def _write_stream(stream: Stream, compress: bool) -> bytes:
+    """Type 19 (Redis 7.0): each node one listpack whose entries carry their own fields."""
+    out = [_length(sum(1 for node in stream.nodes if len(node)))]
+    for node in stream.nodes:
+        if not len(node):
+            continue
+        master = node.id_at(0)
+        entries: list[bytes | int] = [len(node), 0, 0, 0]  # live, deleted, no master fields, end
+        for index, fields in enumerate(node.fields_between(0, len(node))):
+            ms, seq = node.id_at(index)
+            pairs = len(fields) // 2
+            entries += [0, ms - master[0], seq - master[1], pairs, *fields, 2 * pairs + 4]
+        out += [_string(struct.pack(">QQ", *master), False), _string(_listpack_bytes(entries), compress)]
+    out += [_length(stream.length), _stream_id(stream.last_id), _stream_id(stream.first_id),
+            _stream_id(stream.max_deleted_id), _length(stream.entries_added), _length(len(stream.groups))]
+    for name, group in stream.groups.items():
+        out += [_string(name), _stream_id(group.last_id), _length(group.entries_read % 2**64)]
+        ids = [entry_id for entry_id in group.pending.ids_from() if group.pending.get(entry_id).consumer is not None]
+        out.append(_length(len(ids)))
+        for entry_id in ids:
+            pending = group.pending.get(entry_id)
+            out += [struct.pack(">QQ", *entry_id), struct.pack("<Q", pending.delivery_time),
+                    _length(pending.delivery_count)]
+        out.append(_length(len(group.consumers)))
+        for consumer in group.consumers.values():
+            mine = list(consumer.pending.ids_from())
+            out += [_string(consumer.name), struct.pack("<Q", consumer.seen_time), _length(len(mine))]
+            out += [struct.pack(">QQ", *entry_id) for entry_id in mine]
+    return b"".join(out)
+
+
+def _write_value(value, compress: bool) -> tuple[int, bytes]:
+    """The type byte and serialized value. Collections use the plain types every Redis
+    since 2.0 reads (7.0 re-encodes them on load, as it would its own compact ones)."""
+    if isinstance(value, (bytes, bytearray)):
+        return TYPE_STRING, _string(bytes(value), compress)
+    if isinstance(value, ListValue):
+        return TYPE_LIST, _length(len(value)) + b"".join(_string(e, compress) for e in value)
+    if isinstance(value, HashValue):
+        items = value.fields.items()
+        return TYPE_HASH, _length(len(items)) + b"".join(_string(f, compress) + _string(v, compress) for f, v in items)
+    if isinstance(value, SortedSet):
+        pairs = value.scores.items()
+        return TYPE_ZSET_2, _length(len(pairs)) + b"".join(_string(m, compress) + struct.pack("<d", s) for m, s in pairs)
+    if isinstance(value, Stream):
+        return TYPE_STREAM_LISTPACKS_2, _write_stream(value, compress)
+    members = list(value)  # a set
+    return TYPE_SET, _length(len(members)) + b"".join(_string(m, compress) for m in members)
+
+
+def dump(snapshot: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True) -> bytes:
+    """A version 10 file of ``snapshot``: (db index, key -> value, key -> deadline) for
+    each database that has keys."""
+    out = [b"REDIS%04d" % WRITE_VERSION]
+    for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms() // 1000))):
+        out.append(b"\xfa" + _string(name) + _string(value))
+    for index, data, expires in snapshot:
+        out.append(b"\xfe" + _length(index) + b"\xfb" + _length(len(data)) + _length(len(expires)))
+        for key, value in data.items():
+            deadline = expires.get(key)
+            if deadline is not None:
+                out.append(b"\xfc" + struct.pack("<Q", deadline))
+            kind, payload = _write_value(value, compress)
+            out += [bytes([kind]), _string(key, compress), payload]
+    out.append(b"\xff")
+    body = b"".join(out)
+    return body + struct.pack("<Q", crc64(body) if checksum else 0)
+
+
+def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
+    """A point-in-time copy of every non-empty database; the caller holds the lock.
+    Values are copied (bytes are shared: they never change), so writes made after the
+    lock is released cannot tear the file being written from it."""
+    snapshot = []
+    for db in keyspace.databases:
+        if db.data:
+            data = {key: copy_value(value) for key, value in db.data.items()}
+            snapshot.append((db.index, data, dict(db.expires)))
+    return snapshot
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write through a temporary file, fsync, then rename, so a crash mid-save leaves
+    the old file whole."""
+    temporary = f"{path}.temp-{os.getpid()}"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
