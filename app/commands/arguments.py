@@ -24,6 +24,16 @@ def wrong_type() -> ReplyError:
     return ReplyError(WRONGTYPE)
 
 
+def lookup_typed(db, key: bytes, value_type: type, read: bool = False):
+    """The value at ``key`` if it is a ``value_type`` (a list, a hash...), None if there
+    is none; WRONGTYPE for another type. ``read`` is for commands that only read: their
+    lookups count as keyspace hits and misses, as Redis' lookupKeyRead does."""
+    value = db.lookup_read(key) if read else db.lookup(key)
+    if value is None or isinstance(value, value_type):
+        return value
+    raise wrong_type()
+
+
 def text(arg: bytes) -> str:
     """An argument as text for an error message, any bytes kept as they are."""
     return arg.decode("utf-8", "surrogateescape")

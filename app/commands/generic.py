@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, text, wrong_type
+from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, scan_cursor, text, wrong_type
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import INT64_MAX, parse_int, strtod
@@ -96,21 +96,11 @@ def keys(client, pattern: bytes):
     ]
 
 
-def _cursor(arg: bytes) -> int:
-    """A SCAN cursor, read like C's strtoul: an unsigned 64-bit number ('-1' wraps)."""
-    arg = c_string(arg)
-    body = arg[1:] if arg[:1] in (b"-", b"+") else arg
-    if arg and not body.isdigit() or (body and int(body) > 2**64 - 1):
-        raise ReplyError("ERR invalid cursor")
-    value = int(body) if body else 0
-    return (-value if arg[:1] == b"-" else value) % 2**64
-
-
 @_generic("scan", arity=-2, flags="readonly", since="2.8.0", tips="nondeterministic_output request_policy:special",
           summary="Iterates over the key names in the database.",
           complexity="O(1) for every call. O(N) for a complete iteration.")
 def scan(client, cursor: bytes, *options: bytes):
-    position = _cursor(cursor)
+    position = scan_cursor(cursor)
     count, glob, wanted_type = 10, None, None
     i = 0
     while i < len(options):

@@ -10,7 +10,7 @@ field goes, "hincrby", "hincrbyfloat".
 from __future__ import annotations
 
 from app.commands.arguments import (
-    NOT_FLOAT, SYNTAX_ERROR, integer, keyword, random_count, scan_cursor, scan_options, wrong_type,
+    NOT_FLOAT, SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, scan_cursor, scan_options,
 )
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
@@ -25,12 +25,9 @@ def _hash(name: str, **kwargs):
 
 
 def get_hash(db, key: bytes, read: bool = False) -> HashValue | None:
-    """The hash at ``key``, or None; WRONGTYPE for another type. ``read`` counts the
-    lookup as a keyspace hit or miss, as Redis' lookupKeyRead does for reading commands."""
-    value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or isinstance(value, HashValue):
-        return value
-    raise wrong_type()
+    """The hash at ``key``, or None; WRONGTYPE for another type (``read``: a reading
+    command's lookup, counted as a hit or a miss)."""
+    return lookup_typed(db, key, HashValue, read)
 
 
 def _set_fields(client, key: bytes, value: HashValue | None, pairs) -> int:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import threading
 
-from app.commands.arguments import SYNTAX_ERROR, integer, keyword, mpop_arguments, wrong_type
+from app.commands.arguments import SYNTAX_ERROR, integer, keyword, lookup_typed, mpop_arguments, wrong_type
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MIN, parse_long_double, round_long_double
 from app.protocol import NULL_ARRAY, ReplyError
@@ -47,15 +47,9 @@ def _list(name: str, **kwargs):
 
 
 def get_list(db, key: bytes, read: bool = False) -> ListValue | None:
-    """The list at ``key``, or None if there is none; WRONGTYPE for another type.
-
-    ``read`` is for commands that only read (LRANGE, LLEN...): their lookups count as
-    keyspace hits and misses, as Redis' lookupKeyRead does; writes do not.
-    """
-    value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or isinstance(value, ListValue):
-        return value
-    raise wrong_type()
+    """The list at ``key``, or None; WRONGTYPE for another type (``read``: a reading
+    command's lookup, counted as a hit or a miss)."""
+    return lookup_typed(db, key, ListValue, read)
 
 
 def _end(arg: bytes) -> str:

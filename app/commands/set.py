@@ -16,7 +16,7 @@ result that replaced a key).
 from __future__ import annotations
 
 from app.commands.arguments import (
-    SYNTAX_ERROR, integer, keyword, random_count, scan_cursor, scan_options, wrong_type,
+    SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, scan_cursor, scan_options, wrong_type,
 )
 from app.commands.registry import KeySpec, command
 from app.protocol import ReplyError, SetReply
@@ -36,12 +36,9 @@ def _set(name: str, **kwargs):
 
 
 def get_set(db, key: bytes, read: bool = False) -> SetValue | None:
-    """The set at ``key``, or None; WRONGTYPE for another type. ``read`` counts the
-    lookup as a keyspace hit or miss, as Redis' lookupKeyRead does for reading commands."""
-    value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or isinstance(value, SetValue):
-        return value
-    raise wrong_type()
+    """The set at ``key``, or None; WRONGTYPE for another type (``read``: a reading
+    command's lookup, counted as a hit or a miss)."""
+    return lookup_typed(db, key, SetValue, read)
 
 
 def _max_intset(client) -> int:

@@ -30,8 +30,8 @@ from __future__ import annotations
 import random
 
 from app.commands.arguments import (
-    NOT_FLOAT, SYNTAX_ERROR, c_string, integer, keyword, mpop_arguments, random_count, scan_cursor, scan_options,
-    wrong_type,
+    NOT_FLOAT, SYNTAX_ERROR, c_string, integer, keyword, lookup_typed, mpop_arguments, random_count, scan_cursor,
+    scan_options, wrong_type,
 )
 from app.commands.list import timeout_seconds
 from app.commands.registry import KeySpec, command
@@ -52,12 +52,9 @@ def _zset(name: str, **kwargs):
 
 
 def get_zset(db, key: bytes, read: bool = False) -> SortedSet | None:
-    """The sorted set at ``key``, or None; WRONGTYPE for another type. ``read`` counts
-    keyspace hits and misses, as Redis' lookupKeyRead does for reading commands."""
-    value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or isinstance(value, SortedSet):
-        return value
-    raise wrong_type()
+    """The sorted set at ``key``, or None; WRONGTYPE for another type (``read``: a reading
+    command's lookup, counted as a hit or a miss)."""
+    return lookup_typed(db, key, SortedSet, read)
 
 
 def listpack_limits(client) -> Limits:

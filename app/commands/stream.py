@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from app.commands.arguments import SYNTAX_ERROR, c_string, integer, keyword, text, wrong_type
+from app.commands.arguments import SYNTAX_ERROR, c_string, integer, keyword, lookup_typed, text
 from app.commands.list import timeout_seconds
 from app.commands.registry import KeySpec, command, container
 from app.numeric import parse_int
@@ -65,12 +65,9 @@ def _stream(name: str, **kwargs):
 
 
 def get_stream(db, key: bytes, read: bool = False) -> Stream | None:
-    """The stream at ``key``, or None; WRONGTYPE for another type. ``read`` counts the
-    lookup as a keyspace hit or miss (Redis' lookupKeyRead)."""
-    value = db.lookup_read(key) if read else db.lookup(key)
-    if value is None or isinstance(value, Stream):
-        return value
-    raise wrong_type()
+    """The stream at ``key``, or None; WRONGTYPE for another type (``read``: a reading
+    command's lookup, counted as a hit or a miss)."""
+    return lookup_typed(db, key, Stream, read)
 
 
 def _dirty(db, changes: int = 1) -> None:
