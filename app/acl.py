@@ -293,12 +293,6 @@ class Users:
     def get(self, name: bytes) -> User | None:
         return self.by_name.get(name)
 
-    def get_or_create(self, name: bytes) -> User:
-        user = self.by_name.get(name)
-        if user is None:
-            user = self.by_name[name] = User(name)
-        return user
-
     def delete(self, name: bytes) -> User | None:
         return self.by_name.pop(name, None)
 

@@ -1123,10 +1123,6 @@ def _info_stream(db, key: bytes) -> Stream:
     return stream
 
 
-def _optional_id(entry_id) -> bytes | None:
-    return None if entry_id is None else format_id(entry_id)
-
-
 @_xinfo("stream", arity=-3, flags="readonly", keys=_XINFO_KEYS, since="5.0.0",
         summary="Get information about a stream")
 def xinfo_stream(client, key: bytes, *options: bytes):

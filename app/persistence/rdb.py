@@ -128,9 +128,6 @@ class _Cursor:
         self.position += 1
         return self.data[self.position - 1]
 
-    def at_end(self) -> bool:
-        return self.position >= len(self.data)
-
 
 class _Reader(_Cursor):
     """The RDB-level reads: lengths, strings, numbers."""

@@ -149,10 +149,11 @@ class Database:
         old_deadline = self.expires.get(key)
         if old_deadline is not None and old_deadline <= self.keyspace.now():
             self._expire(key)
-        data = self.data
-        created = key not in data
-        data[key] = value
         keyspace = self.keyspace
+        data = self.data
+        # Only asked when someone listens for "new" events: a SET pays no extra lookup.
+        announce_new = keyspace.notify_flags & events.NEW and key not in data
+        data[key] = value
         self.access[key] = keyspace.clock
         if deadline is not None:
             self._store_deadline(key, deadline)
@@ -165,7 +166,7 @@ class Database:
             # As Redis' dbAdd and dbOverwrite: RENAME, COPY or MOVE can feed a BLPOP, and a
             # stream replaced by another value ends a blocked XREADGROUP.
             self.signal_ready(key)
-        if created and keyspace.notify_flags & events.NEW:
+        if announce_new:
             self.notify(events.NEW, "new", key)
 
     def delete(self, key: bytes, changes: int = 1) -> bool:
