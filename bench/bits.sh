@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# bench/bits.sh [requests]
+#
+# Bitmap and HyperLogLog throughput, ours next to a real redis-server in the same run
+# (redis-benchmark -c 4, alternating, median of ROUNDS rounds): BITCOUNT over a 1 MB
+# string, SETBIT at one offset, PFADD of random elements, PFCOUNT of a cached HLL.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+requests=${1:-20000}
+rounds=${ROUNDS:-3}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+ours_port=$(free_port)
+redis_port=$(free_port)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+(cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) > /dev/null &
+pids+=($!)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
+pids+=($!)
+for port in "$ours_port" "$redis_port"; do
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.01; done
+  redis-cli -p "$port" SETRANGE mb 1048575 x > /dev/null        # a 1 MB string
+  redis-cli -p "$port" PFADD hll a b c > /dev/null
+done
+rps() { redis-benchmark -p "$1" -c 4 -n "$requests" -r 1000000 -q "${@:2}" | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "| command | ours | redis | ours/redis |"
+echo "|---|---|---|---|"
+for test in "BITCOUNT mb" "SETBIT bits 100000 1" "PFADD hll __rand_int__" "PFCOUNT hll"; do
+  ours=(); theirs=()
+  for _ in $(seq 1 "$rounds"); do
+    ours+=("$(rps "$ours_port" $test)")
+    theirs+=("$(rps "$redis_port" $test)")
+  done
+  a=$(printf '%s\n' "${ours[@]}" | median); b=$(printf '%s\n' "${theirs[@]}" | median)
+  echo "| $test | $a | $b | $(python3 -c "print(round($a / $b, 2))") |"
+done
