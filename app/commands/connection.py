@@ -14,7 +14,7 @@ def _connection(name: str, **kwargs):
     return command(name, group="connection", acl=kwargs.pop("acl", "connection"), **kwargs)
 
 
-@_connection("ping", arity=-1, flags="fast", since="1.0.0", summary="Returns the server's liveliness response.",
+@_connection("ping", arity=-1, flags="fast", since="1.0.0", summary="Ping the server",
              tips="request_policy:all_shards response_policy:all_succeeded")
 def ping(client, message: bytes | None = None, *extra: bytes):
     if extra:
@@ -24,13 +24,13 @@ def ping(client, message: bytes | None = None, *extra: bytes):
     return "PONG" if message is None else message
 
 
-@_connection("echo", arity=2, flags="loading stale fast", since="1.0.0", summary="Returns the given string.")
+@_connection("echo", arity=2, flags="loading stale fast", since="1.0.0", summary="Echo the given string")
 def echo(client, message: bytes):
     return message
 
 
 @_connection("select", arity=2, flags="loading stale fast", since="1.0.0",
-             summary="Changes the selected database.")
+             summary="Change the selected database for the current connection")
 def select(client, index: bytes):
     number = int32(index)
     databases = client.server.keyspace.databases
@@ -51,7 +51,7 @@ def authenticate(client, username: bytes, password: bytes) -> None:
 
 
 @_connection("auth", arity=-2, flags="noscript loading stale fast no_auth allow_busy", since="1.0.0",
-             summary="Authenticates the connection.",
+             summary="Authenticate to the server",
              complexity="O(N) where N is the number of passwords defined for the user")
 def auth(client, *args: bytes):
     if len(args) > 2:
@@ -82,7 +82,7 @@ def _set_name(client, name: bytes) -> None:
 
 
 @_connection("hello", arity=-1, flags="noscript loading stale fast no_auth allow_busy", since="6.0.0",
-             summary="Handshakes with the Redis server.")
+             summary="Handshake with Redis")
 def hello(client, *args: bytes):
     protocol = client.protocol
     if args:
@@ -125,14 +125,14 @@ def hello(client, *args: bytes):
 
 
 @_connection("reset", arity=1, flags="noscript loading stale fast no_auth allow_busy", since="6.2.0",
-             summary="Resets the connection.")
+             summary="Reset the connection")
 def reset(client):
     client.reset()
     return "RESET"
 
 
 @_connection("quit", arity=-1, flags="noscript loading stale fast no_auth allow_busy", since="1.0.0",
-             summary="Closes the connection.")
+             summary="Close the connection")
 def quit_(client, *_args: bytes):
     client.close_after_reply = True
     return "OK"
@@ -140,7 +140,7 @@ def quit_(client, *_args: bytes):
 
 # --------------------------------------------------------------------------- CLIENT
 
-container("client", group="connection", since="2.4.0", summary="A container for client connection commands.")
+container("client", group="connection", since="2.4.0", summary="A container for client connection commands")
 
 
 def _client(name: str, **kwargs):
@@ -148,20 +148,20 @@ def _client(name: str, **kwargs):
 
 
 @_client("id", arity=2, flags="noscript loading stale", since="5.0.0",
-         summary="Returns the unique client ID of the connection.")
+         summary="Returns the client ID for the current connection")
 def client_id(client):
     return client.id
 
 
 @_client("setname", arity=3, flags="noscript loading stale", since="2.6.9",
-         summary="Sets the connection name.")
+         summary="Set the current connection name")
 def client_setname(client, name: bytes):
     _set_name(client, name)
     return "OK"
 
 
 @_client("getname", arity=2, flags="noscript loading stale", since="2.6.9",
-         summary="Returns the name of the connection.")
+         summary="Get the current connection name")
 def client_getname(client):
     return client.name or None
 
@@ -182,7 +182,7 @@ def client_setinfo(client, attribute: bytes, value: bytes):
 
 
 @_client("info", arity=2, flags="noscript loading stale", since="6.2.0", tips="nondeterministic_output",
-         summary="Returns information about the connection.")
+         summary="Returns information about the current client connection.")
 def client_info(client):
     return Verbatim(client.info_line() + "\n")
 
@@ -204,7 +204,7 @@ def _is_type(other, kind: bytes) -> bool:
 
 
 @_client("list", arity=-2, flags="admin noscript loading stale", since="2.4.0", tips="nondeterministic_output",
-         summary="Lists open connections.", complexity="O(N) where N is the number of client connections")
+         summary="Get the list of client connections", complexity="O(N) where N is the number of client connections")
 def client_list(client, *args: bytes):
     clients = list(client.server.clients.values())
     if len(args) == 2 and keyword(args[0]) == b"TYPE":
@@ -224,7 +224,7 @@ def client_list(client, *args: bytes):
 
 
 @_client("kill", arity=-3, flags="admin noscript loading stale", since="2.4.0",
-         summary="Terminates open connections.", complexity="O(N) where N is the number of client connections")
+         summary="Kill the connection of a client", complexity="O(N) where N is the number of client connections")
 def client_kill(client, *args: bytes):
     clients = client.server.clients.values()
     if len(args) == 1:  # the old form: CLIENT KILL ip:port
@@ -297,7 +297,7 @@ def client_unblock(client, client_id: bytes, *reason: bytes):
 
 
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
-         summary="Sets the client eviction mode of the connection.")
+         summary="Set client eviction mode for the current connection")
 def client_no_evict(client, mode: bytes):
     mode = keyword(mode)
     if mode not in (b"ON", b"OFF"):
@@ -307,7 +307,7 @@ def client_no_evict(client, mode: bytes):
 
 
 @_client("reply", arity=3, flags="noscript loading stale", since="3.2.0",
-         summary="Instructs the server whether to reply to commands.")
+         summary="Instruct the server whether to reply to commands")
 def client_reply(client, mode: bytes):
     mode = keyword(mode)
     if mode not in (b"ON", b"OFF", b"SKIP"):
@@ -318,7 +318,7 @@ def client_reply(client, mode: bytes):
     return "OK"  # muted by the dispatcher unless the mode is ON
 
 
-@_client("help", arity=2, flags="loading stale", since="5.0.0", summary="Returns helpful text about the different subcommands.")
+@_client("help", arity=2, flags="loading stale", since="5.0.0", summary="Show helpful text about the different subcommands")
 def client_help(client):
     return [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

@@ -39,16 +39,16 @@ def _delete(client, keys: tuple[bytes, ...]) -> int:
 
 
 @_generic("del", arity=-2, flags="write", keys=ALL_KEYS_RM, since="1.0.0",
-          tips="request_policy:multi_shard response_policy:agg_sum", summary="Deletes one or more keys.",
-          complexity="O(N) where N is the number of keys that will be removed.")
+          tips="request_policy:multi_shard response_policy:agg_sum", summary="Delete a key",
+          complexity="O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1).")
 def del_(client, *keys: bytes):
     return _delete(client, keys)
 
 
 @_generic("unlink", arity=-2, flags="write fast", keys=ALL_KEYS_RM, since="4.0.0",
           tips="request_policy:multi_shard response_policy:agg_sum",
-          summary="Asynchronously deletes one or more keys.",
-          complexity="O(1) for each key removed regardless of its size.")
+          summary="Delete a key asynchronously in another thread. Otherwise it is just as DEL, but non blocking.",
+          complexity="O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of.")
 def unlink(client, *keys: bytes):
     # Redis frees big values on another thread; Python frees them when the last
     # reference goes, so UNLINK is DEL here.
@@ -57,7 +57,7 @@ def unlink(client, *keys: bytes):
 
 @_generic("exists", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO", last=-1)], since="1.0.0",
           tips="request_policy:multi_shard response_policy:agg_sum",
-          summary="Determines whether one or more keys exist.", complexity="O(N) where N is the number of keys to check.")
+          summary="Determine if a key exists", complexity="O(N) where N is the number of keys to check.")
 def exists(client, *keys: bytes):
     lookup = client.db.lookup_read
     return sum(lookup(key, touch=False) is not None for key in keys)  # a key named twice counts twice
@@ -65,7 +65,7 @@ def exists(client, *keys: bytes):
 
 @_generic("touch", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO", last=-1)], since="3.2.1",
           tips="request_policy:multi_shard response_policy:agg_sum",
-          summary="Returns the number of existing keys out of those specified after updating the time they were last accessed.",
+          summary="Alters the last access time of a key(s). Returns the number of existing keys specified.",
           complexity="O(N) where N is the number of keys that will be touched.")
 def touch(client, *keys: bytes):
     lookup = client.db.lookup_read
@@ -73,7 +73,7 @@ def touch(client, *keys: bytes):
 
 
 @_generic("type", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO")], since="1.0.0",
-          summary="Determines the type of value stored at a key.")
+          summary="Determine the type stored at key")
 def type_(client, key: bytes):
     value = client.db.lookup_read(key, touch=False)
     return "none" if value is None else type_name(value)
@@ -81,8 +81,8 @@ def type_(client, key: bytes):
 
 @_generic("keys", arity=2, flags="readonly", acl="keyspace dangerous", since="1.0.0",
           tips="request_policy:all_shards nondeterministic_output_order",
-          summary="Returns all key names that match a pattern.",
-          complexity="O(N) with N being the number of keys in the database")
+          summary="Find all keys matching the given pattern",
+          complexity="O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length.")
 def keys(client, pattern: bytes):
     db = client.db
     glob = compile_glob(pattern)
@@ -97,8 +97,8 @@ def keys(client, pattern: bytes):
 
 
 @_generic("scan", arity=-2, flags="readonly", since="2.8.0", tips="nondeterministic_output request_policy:special",
-          summary="Iterates over the key names in the database.",
-          complexity="O(1) for every call. O(N) for a complete iteration.")
+          summary="Incrementally iterate the keys space",
+          complexity="O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.")
 def scan(client, cursor: bytes, *options: bytes):
     position = scan_cursor(cursor)
     count, glob, wanted_type = 10, None, None
@@ -142,7 +142,7 @@ def _scan_type(db, key: bytes) -> bytes:
 
 @_generic("randomkey", arity=1, flags="readonly", since="1.0.0",
           tips="request_policy:all_shards nondeterministic_output",
-          summary="Returns a random key name from the database.")
+          summary="Return a random key from the keyspace")
 def randomkey(client):
     return client.db.random_key()
 
@@ -172,13 +172,13 @@ def _rename(client, source: bytes, destination: bytes, only_if_new: bool):
 
 
 @_generic("rename", arity=3, flags="write", keys=[KeySpec(1, "RW access delete"), KeySpec(2, "OW update")],
-          since="1.0.0", summary="Renames a key and overwrites the destination.")
+          since="1.0.0", summary="Rename a key")
 def rename(client, source: bytes, destination: bytes):
     return _rename(client, source, destination, only_if_new=False)
 
 
 @_generic("renamenx", arity=3, flags="write fast", keys=[KeySpec(1, "RW access delete"), KeySpec(2, "OW insert")],
-          since="1.0.0", summary="Renames a key only when the target key name doesn't exist.")
+          since="1.0.0", summary="Rename a key, only if the new key does not exist")
 def renamenx(client, source: bytes, destination: bytes):
     return _rename(client, source, destination, only_if_new=True)
 
@@ -192,7 +192,7 @@ def _database(client, arg: bytes):
 
 
 @_generic("copy", arity=-3, flags="write denyoom", keys=[KeySpec(1, "RO access"), KeySpec(2, "OW update")],
-          since="6.2.0", summary="Copies the value of a key to a new key.",
+          since="6.2.0", summary="Copy a key",
           complexity="O(N) worst case for collections, where N is the number of nested items. O(1) for string values.")
 def copy(client, source: bytes, destination: bytes, *options: bytes):
     target = client.db
@@ -224,7 +224,7 @@ def copy(client, source: bytes, destination: bytes, *options: bytes):
 
 
 @_generic("move", arity=3, flags="write fast", keys=[KeySpec(1, "RW access update")], since="1.0.0",
-          summary="Moves a key to another database.")
+          summary="Move a key to another database")
 def move(client, key: bytes, index: bytes):
     target = _database(client, index)
     db = client.db
@@ -296,25 +296,25 @@ _EXPIRE_KEYS = [KeySpec(1, "RW update")]
 
 
 @_generic("expire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="1.0.0",
-          summary="Sets the expiration time of a key in seconds.")
+          summary="Set a key's time to live in seconds")
 def expire(client, key: bytes, seconds: bytes, *options: bytes):
     return expire_generic(client, "expire", key, seconds, options, 1000, relative=True)
 
 
 @_generic("pexpire", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="2.6.0",
-          summary="Sets the expiration time of a key in milliseconds.")
+          summary="Set a key's time to live in milliseconds")
 def pexpire(client, key: bytes, milliseconds: bytes, *options: bytes):
     return expire_generic(client, "pexpire", key, milliseconds, options, 1, relative=True)
 
 
 @_generic("expireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="1.2.0",
-          summary="Sets the expiration time of a key to a Unix timestamp.")
+          summary="Set the expiration for a key as a UNIX timestamp")
 def expireat(client, key: bytes, timestamp: bytes, *options: bytes):
     return expire_generic(client, "expireat", key, timestamp, options, 1000, relative=False)
 
 
 @_generic("pexpireat", arity=-3, flags="write fast", keys=_EXPIRE_KEYS, since="2.6.0",
-          summary="Sets the expiration time of a key to a Unix milliseconds timestamp.")
+          summary="Set the expiration for a key as a UNIX timestamp specified in milliseconds")
 def pexpireat(client, key: bytes, timestamp: bytes, *options: bytes):
     return expire_generic(client, "pexpireat", key, timestamp, options, 1, relative=False)
 
@@ -334,31 +334,31 @@ _TTL_KEYS = [KeySpec(1, "RO access")]
 
 
 @_generic("ttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="1.0.0", tips="nondeterministic_output",
-          summary="Returns the expiration time in seconds of a key.")
+          summary="Get the time to live for a key in seconds")
 def ttl(client, key: bytes):
     return _time_to_live(client, key, milliseconds=False, absolute=False)
 
 
 @_generic("pttl", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="2.6.0", tips="nondeterministic_output",
-          summary="Returns the expiration time in milliseconds of a key.")
+          summary="Get the time to live for a key in milliseconds")
 def pttl(client, key: bytes):
     return _time_to_live(client, key, milliseconds=True, absolute=False)
 
 
 @_generic("expiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="7.0.0",
-          summary="Returns the expiration time of a key as a Unix timestamp.")
+          summary="Get the expiration Unix timestamp for a key")
 def expiretime(client, key: bytes):
     return _time_to_live(client, key, milliseconds=False, absolute=True)
 
 
 @_generic("pexpiretime", arity=2, flags="readonly fast", keys=_TTL_KEYS, since="7.0.0",
-          summary="Returns the expiration time of a key as a Unix milliseconds timestamp.")
+          summary="Get the expiration Unix timestamp for a key in milliseconds")
 def pexpiretime(client, key: bytes):
     return _time_to_live(client, key, milliseconds=True, absolute=True)
 
 
 @_generic("persist", arity=2, flags="write fast", keys=_EXPIRE_KEYS, since="2.2.0",
-          summary="Removes the expiration time of a key.")
+          summary="Remove the expiration from a key")
 def persist(client, key: bytes):
     db = client.db
     if db.lookup(key) is None or not db.persist(key):
@@ -369,7 +369,7 @@ def persist(client, key: bytes):
 
 # --------------------------------------------------------------------------- OBJECT
 
-container("object", group="generic", since="2.2.3", summary="A container for object introspection commands.")
+container("object", group="generic", since="2.2.3", summary="A container for object introspection commands")
 
 SHARED_REFCOUNT = 2**31 - 1  # what Redis reports for its shared small integers
 LFU_POLICIES = ("allkeys-lfu", "volatile-lfu")
@@ -397,7 +397,7 @@ _OBJECT_KEYS = [KeySpec(2, "RO")]
 
 
 @_object("encoding", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
-         summary="Returns the internal encoding of a Redis object.")
+         summary="Inspect the internal encoding of a Redis object")
 def object_encoding(client, key: bytes):
     value = _inspect(client, key)
     if value is None:
@@ -408,7 +408,7 @@ def object_encoding(client, key: bytes):
 
 
 @_object("refcount", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
-         summary="Returns the reference count of a value of a key.")
+         summary="Get the number of references to the value of the key")
 def object_refcount(client, key: bytes):
     value = _inspect(client, key)
     if value is None:
@@ -426,7 +426,7 @@ def _shares_integers(config) -> bool:
 
 
 @_object("idletime", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="2.2.3", tips="nondeterministic_output",
-         summary="Returns the time since the last access to a Redis object.")
+         summary="Get the time since a Redis object was last accessed")
 def object_idletime(client, key: bytes):
     value = _inspect(client, key)
     if value is None:
@@ -441,7 +441,7 @@ def object_idletime(client, key: bytes):
 
 
 @_object("freq", arity=3, flags="readonly", keys=_OBJECT_KEYS, since="4.0.0", tips="nondeterministic_output",
-         summary="Returns the logarithmic access frequency counter of a Redis object.")
+         summary="Get the logarithmic access frequency counter of a Redis object")
 def object_freq(client, key: bytes):
     value = _inspect(client, key)
     if value is None:
@@ -455,7 +455,7 @@ def object_freq(client, key: bytes):
 
 
 @_object("help", arity=2, flags="loading stale", since="6.2.0",
-         summary="Returns helpful text about the different subcommands.")
+         summary="Show helpful text about the different subcommands")
 def object_help(client):
     return [
         "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",

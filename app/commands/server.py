@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import resource
@@ -65,20 +66,70 @@ def command_info(entry: Command) -> list:
     ]
 
 
+# A group's COMMAND DOCS details (history, arguments...), imported on first use: they
+# are large, and the server must start listening at once.
+_DOCS_BY_GROUP: dict[str, dict] = {}
+
+
+def _documented_details(entry: Command) -> dict:
+    """What app/commands/docs/<group>.py holds for this command ({} for none)."""
+    group_docs = _DOCS_BY_GROUP.get(entry.group)
+    if group_docs is None:
+        module_name = f"app.commands.docs.{entry.group.replace('-', '_')}"
+        try:
+            group_docs = importlib.import_module(module_name).DOCS
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            group_docs = {}  # none of the group's commands has details in Redis
+        _DOCS_BY_GROUP[entry.group] = group_docs
+    return group_docs.get(entry.name, {})
+
+
+def _argument_docs(argument: dict) -> dict:
+    """One argument of the tree, fields in the order of Redis' addReplyCommandArgList."""
+    reply = {b"name": argument["name"].encode(), b"type": argument["type"].encode()}
+    if "key_spec_index" in argument:
+        reply[b"key_spec_index"] = argument["key_spec_index"]
+    for field in ("token", "summary", "since", "deprecated_since"):
+        if field in argument:
+            reply[field.encode()] = argument[field].encode()
+    if "flags" in argument:
+        reply[b"flags"] = SetReply(argument["flags"].split())  # simple strings, as Redis
+    if "arguments" in argument:
+        reply[b"arguments"] = [_argument_docs(sub) for sub in argument["arguments"]]
+    return reply
+
+
 def command_docs(entry: Command) -> dict:
-    docs = {
-        b"summary": entry.summary.encode(),
-        b"since": entry.since.encode(),
-        b"group": entry.group.encode(),
-        b"complexity": entry.complexity.encode(),
-    }
+    """One command as COMMAND DOCS describes it, in the order of Redis' addReplyCommandDocs:
+    summary, since, group and complexity from its declaration, then the details Redis
+    documents (tools/gen_command_docs.py), then its subcommands."""
+    docs = {}
+    if entry.summary:
+        docs[b"summary"] = entry.summary.encode()
+    if entry.since:
+        docs[b"since"] = entry.since.encode()
+    docs[b"group"] = entry.group.encode()
+    if entry.complexity:  # PSYNC and SYNC have none in Redis: complexity=""
+        docs[b"complexity"] = entry.complexity.encode()
+    details = _documented_details(entry)
+    if "doc_flags" in details:
+        docs[b"doc_flags"] = SetReply(details["doc_flags"].split())
+    for field in ("deprecated_since", "replaced_by"):
+        if field in details:
+            docs[field.encode()] = details[field].encode()
+    if "history" in details:
+        docs[b"history"] = SetReply([[version.encode(), change.encode()] for version, change in details["history"]])
+    if "arguments" in details:
+        docs[b"arguments"] = [_argument_docs(argument) for argument in details["arguments"]]
     if entry.subcommands:
         docs[b"subcommands"] = {sub.name.encode(): command_docs(sub) for sub in entry.subcommands.values()}
     return docs
 
 
 @_server("command", arity=-1, flags="loading stale", acl="connection", since="2.8.13",
-         tips="nondeterministic_output_order", summary="Returns detailed information about all commands.",
+         tips="nondeterministic_output_order", summary="Get array of Redis command details",
          complexity="O(N) where N is the total number of Redis commands")
 def command_(client):
     return [command_info(entry) for entry in COMMANDS.values()]
@@ -88,13 +139,13 @@ def _command(name: str, **kwargs):
     return command(name, parent="command", group="server", acl="connection", flags="loading stale", **kwargs)
 
 
-@_command("count", arity=2, since="2.8.13", summary="Returns a count of commands.")
+@_command("count", arity=2, since="2.8.13", summary="Get total number of Redis commands")
 def command_count(client):
     return len(COMMANDS)
 
 
 @_command("info", arity=-2, since="2.8.13", tips="nondeterministic_output_order",
-          summary="Returns information about one, multiple or all commands.",
+          summary="Get array of specific Redis command details, or all when no argument is given.",
           complexity="O(N) where N is the number of commands to look up")
 def command_info_(client, *names: bytes):
     if not names:
@@ -104,7 +155,7 @@ def command_info_(client, *names: bytes):
 
 
 @_command("docs", arity=-2, since="7.0.0", tips="nondeterministic_output_order",
-          summary="Returns documentary information about one, multiple or all commands.",
+          summary="Get array of specific Redis command documentation",
           complexity="O(N) where N is the number of commands to look up")
 def command_docs_(client, *names: bytes):
     if not names:
@@ -118,7 +169,7 @@ def command_docs_(client, *names: bytes):
 
 
 @_command("list", arity=-2, since="7.0.0", tips="nondeterministic_output_order",
-          summary="Returns a list of command names.",
+          summary="Get an array of Redis command names",
           complexity="O(N) where N is the total number of Redis commands")
 def command_list(client, *args: bytes):
     entries = list(all_commands())
@@ -138,7 +189,7 @@ def command_list(client, *args: bytes):
     return [entry.name.encode() for entry in entries]
 
 
-@_command("help", arity=2, since="5.0.0", summary="Returns helpful text about the different subcommands.")
+@_command("help", arity=2, since="5.0.0", summary="Show helpful text about the different subcommands")
 def command_help(client):
     return [
         "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -163,21 +214,21 @@ def command_help(client):
 
 # --------------------------------------------------------------------------- CONFIG
 
-container("config", group="server", since="2.0.0", summary="A container for server configuration commands.")
+container("config", group="server", since="2.0.0", summary="A container for server configuration commands")
 
 
 def _config(name: str, **kwargs):
     return command(name, parent="config", group="server", flags=kwargs.pop("flags", "admin noscript loading stale"), **kwargs)
 
 
-@_config("get", arity=-3, since="2.0.0", summary="Returns the effective values of configuration parameters.",
+@_config("get", arity=-3, since="2.0.0", summary="Get the values of configuration parameters",
          complexity="O(N) when N is the number of configuration parameters provided")
 def config_get(client, *patterns: bytes):
     return client.server.config.matching(list(patterns))
 
 
 @_config("set", arity=-4, since="2.0.0", tips="request_policy:all_nodes response_policy:all_succeeded",
-         summary="Sets configuration parameters in-flight.",
+         summary="Set configuration parameters to the given values",
          complexity="O(N) when N is the number of configuration parameters provided")
 def config_set(client, *args: bytes):
     if len(args) % 2:
@@ -212,7 +263,7 @@ def config_set(client, *args: bytes):
     return "OK"
 
 
-@_config("resetstat", arity=2, since="2.0.0", summary="Resets the server's statistics.")
+@_config("resetstat", arity=2, since="2.0.0", summary="Reset the stats returned by INFO")
 def config_resetstat(client):
     client.server.reset_stats()
     for entry in all_commands():
@@ -221,7 +272,7 @@ def config_resetstat(client):
 
 
 @_config("help", arity=2, flags="loading stale", since="5.0.0",
-         summary="Returns helpful text about the different subcommands.")
+         summary="Show helpful text about the different subcommands")
 def config_help(client):
     return [
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
@@ -440,7 +491,7 @@ def info_text(server, sections: list[str]) -> str:
 
 @_server("info", arity=-1, flags="loading stale", acl="dangerous", since="1.0.0",
          tips="nondeterministic_output request_policy:all_shards response_policy:special",
-         summary="Returns information and statistics about the server.")
+         summary="Get information and statistics about the server")
 def info(client, *sections: bytes):
     names = [text(section).lower() for section in sections] or ["default"]
     return Verbatim(info_text(client.server, names))
@@ -452,7 +503,7 @@ BGSAVE_IN_PROGRESS = "ERR Background save already in progress"
 
 
 @_server("save", arity=1, flags="admin noscript no_async_loading no_multi", acl="dangerous", since="1.0.0",
-         summary="Synchronously saves the database(s) to disk.",
+         summary="Synchronously save the dataset to disk",
          complexity="O(N) where N is the total number of keys in all databases")
 def save(client):
     snapshots = client.server.snapshots
@@ -464,7 +515,7 @@ def save(client):
 
 
 @_server("bgsave", arity=-1, flags="admin noscript no_async_loading", acl="dangerous", since="1.0.0",
-         summary="Asynchronously saves the database(s) to disk.",
+         summary="Asynchronously save the dataset to disk",
          complexity="O(1)")
 def bgsave(client, *args: bytes):
     if len(args) > 1 or (args and keyword(args[0]) != b"SCHEDULE"):
@@ -478,7 +529,7 @@ def bgsave(client, *args: bytes):
 
 @_server("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", since="1.0.0",
          tips="nondeterministic_output",
-         summary="Returns the Unix timestamp of the last successful save to disk.")
+         summary="Get the UNIX time stamp of the last successful save to disk")
 def lastsave(client):
     return client.server.snapshots.last_save
 
@@ -488,7 +539,7 @@ def lastsave(client):
 
 @_server("dbsize", arity=1, flags="readonly fast", acl="keyspace", since="1.0.0",
          tips="request_policy:all_shards response_policy:agg_sum",
-         summary="Returns the number of keys in the database.")
+         summary="Return the number of keys in the selected database")
 def dbsize(client):
     return len(client.db)
 
@@ -500,7 +551,7 @@ def _flush_mode(args: tuple[bytes, ...]) -> None:
 
 @_server("flushdb", arity=-1, flags="write", acl="keyspace dangerous", since="1.0.0",
          tips="request_policy:all_shards response_policy:all_succeeded",
-         summary="Removes all keys from the current database.",
+         summary="Remove all keys from the current database",
          complexity="O(N) where N is the number of keys in the selected database")
 def flushdb(client, *mode: bytes):
     _flush_mode(mode)
@@ -510,7 +561,7 @@ def flushdb(client, *mode: bytes):
 
 @_server("flushall", arity=-1, flags="write", acl="keyspace dangerous", since="1.0.0",
          tips="request_policy:all_shards response_policy:all_succeeded",
-         summary="Removes all keys from all databases.",
+         summary="Remove all keys from all databases",
          complexity="O(N) where N is the total number of keys in all databases")
 def flushall(client, *mode: bytes):
     _flush_mode(mode)
@@ -535,7 +586,7 @@ def swapdb(client, index1: bytes, index2: bytes):
 
 
 @_server("time", arity=1, flags="loading stale fast", since="2.6.0", tips="nondeterministic_output",
-         summary="Returns the server time.")
+         summary="Return the current server time")
 def time_(client):
     now = time.time_ns() // 1000
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
@@ -556,7 +607,7 @@ def _is_local(client) -> bool:
 
 
 @_server("debug", arity=-2, flags="admin noscript loading stale", since="1.0.0",
-         summary="A container for debugging commands.", complexity="Depends on subcommand.")
+         summary="A container for debugging commands", complexity="Depends on subcommand.")
 def debug(client, subcommand: bytes, *args: bytes):
     allowed = client.server.config["enable-debug-command"]
     if allowed == "no" or (allowed == "local" and not _is_local(client)):
@@ -588,7 +639,7 @@ def debug(client, subcommand: bytes, *args: bytes):
 
 
 @_server("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", since="1.0.0",
-         summary="Synchronously saves the database(s) to disk and shuts down the Redis server.",
+         summary="Synchronously save the dataset to disk and then shut down the server",
          complexity="O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)")
 def shutdown(client, *args: bytes):
     options = [keyword(arg) for arg in args]

@@ -110,7 +110,7 @@ _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT"
 
 @_string("set", arity=-3, flags="write denyoom",
          keys=[KeySpec(1, "RW access update variable_flags", notes="RW and ACCESS due to the optional `GET` argument")],
-         since="1.0.0", summary="Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.")
+         since="1.0.0", summary="Set the string value of a key")
 def set_(client, key: bytes, value: bytes, *options: bytes):
     flags, expiry = parse_set_options(options, _SET_OPTIONS)
     deadline = option_deadline("set", expiry)
@@ -130,14 +130,14 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
 
 
 @_string("get", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO access")], since="1.0.0",
-         summary="Returns the string value of a key.")
+         summary="Get the value of a key")
 def get(client, key: bytes):
     return snapshot(get_string(client.db, key))
 
 
 @_string("getex", arity=-2, flags="write fast",
          keys=[KeySpec(1, "RW access update", notes="RW and UPDATE because it changes the TTL")],
-         since="6.2.0", summary="Returns the string value of a key after setting its expiration time.")
+         since="6.2.0", summary="Get the value of a key and optionally set its expiration")
 def getex(client, key: bytes, *options: bytes):
     flags, expiry = parse_set_options(options, (b"EX", b"PX", b"EXAT", b"PXAT", b"PERSIST"))
     db = client.db
@@ -154,7 +154,7 @@ def getex(client, key: bytes, *options: bytes):
 
 
 @_string("getdel", arity=2, flags="write fast", keys=[KeySpec(1, "RW access delete")], since="6.2.0",
-         summary="Returns the string value of a key after deleting the key.")
+         summary="Get the value of a key and delete the key")
 def getdel(client, key: bytes):
     db = client.db
     value = get_string(db, key)
@@ -165,7 +165,7 @@ def getdel(client, key: bytes):
 
 
 @_string("getset", arity=3, flags="write denyoom fast", keys=[KeySpec(1, "RW access update")], since="1.0.0",
-         summary="Returns the previous string value of a key after setting it to a new value.")
+         summary="Set the string value of a key and return its old value")
 def getset(client, key: bytes, value: bytes):
     db = client.db
     old = get_string(db, key)
@@ -175,7 +175,7 @@ def getset(client, key: bytes, value: bytes):
 
 
 @_string("mget", arity=-2, flags="readonly fast", keys=[KeySpec(1, "RO access", last=-1)], since="1.0.0",
-         tips="request_policy:multi_shard", summary="Atomically returns the string values of one or more keys.",
+         tips="request_policy:multi_shard", summary="Get the values of all the given keys",
          complexity="O(N) where N is the number of keys to retrieve.")
 def mget(client, *keys: bytes):
     lookup = client.db.lookup_read
@@ -191,7 +191,7 @@ def _pairs(name: str, args: tuple[bytes, ...]):
 
 @_string("mset", arity=-3, flags="write denyoom", keys=[KeySpec(1, "OW update", last=-1, step=2)], since="1.0.1",
          tips="request_policy:multi_shard response_policy:all_succeeded",
-         summary="Atomically creates or modifies the string values of one or more keys.",
+         summary="Set multiple keys to multiple values",
          complexity="O(N) where N is the number of keys to set.")
 def mset(client, *args: bytes):
     db = client.db
@@ -203,7 +203,7 @@ def mset(client, *args: bytes):
 
 @_string("msetnx", arity=-3, flags="write denyoom", keys=[KeySpec(1, "OW insert", last=-1, step=2)], since="1.0.1",
          tips="request_policy:multi_shard response_policy:agg_min",
-         summary="Atomically modifies the string values of one or more keys only when all keys don't exist.",
+         summary="Set multiple keys to multiple values, only if none of the keys exist",
          complexity="O(N) where N is the number of keys to set.")
 def msetnx(client, *args: bytes):
     pairs = list(_pairs("msetnx", args))
@@ -217,7 +217,7 @@ def msetnx(client, *args: bytes):
 
 
 @_string("setnx", arity=3, flags="write denyoom fast", keys=[KeySpec(1, "OW insert")], since="1.0.0",
-         summary="Set the string value of a key only when the key doesn't exist.")
+         summary="Set the value of a key, only if the key does not exist")
 def setnx(client, key: bytes, value: bytes):
     db = client.db
     if db.lookup(key) is not None:
@@ -228,7 +228,7 @@ def setnx(client, key: bytes, value: bytes):
 
 
 @_string("setex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.0.0",
-         summary="Sets the string value and expiration time of a key. Creates the key if it doesn't exist.")
+         summary="Set the value and expiration of a key")
 def setex(client, key: bytes, seconds: bytes, value: bytes):
     deadline = expire_deadline("setex", seconds, 1000, absolute=False)
     client.db.set(key, value, deadline=deadline)
@@ -237,7 +237,7 @@ def setex(client, key: bytes, seconds: bytes, value: bytes):
 
 
 @_string("psetex", arity=4, flags="write denyoom", keys=[KeySpec(1, "OW update")], since="2.6.0",
-         summary="Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.")
+         summary="Set the value and expiration in milliseconds of a key")
 def psetex(client, key: bytes, milliseconds: bytes, value: bytes):
     deadline = expire_deadline("psetex", milliseconds, 1, absolute=False)
     client.db.set(key, value, deadline=deadline)
@@ -249,7 +249,10 @@ def psetex(client, key: bytes, milliseconds: bytes, value: bytes):
 
 
 @_string("append", arity=3, flags="write denyoom fast", keys=[KeySpec(1, "RW insert")], since="2.0.0",
-         summary="Appends a string to the value of a key. Creates the key if it doesn't exist.")
+         summary="Append a value to a key",
+         complexity="O(1). The amortized time complexity is O(1) assuming the appended value is small and the "
+                    "already present value is of any size, since the dynamic string library used by Redis will "
+                    "double the free space available on every reallocation.")
 def append(client, key: bytes, suffix: bytes):
     db = client.db
     value = get_string(db, key, read=False)
@@ -270,15 +273,15 @@ def append(client, key: bytes, suffix: bytes):
 
 
 @_string("strlen", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO")], since="2.2.0",
-         summary="Returns the length of a string value.")
+         summary="Get the length of the value stored in a key")
 def strlen(client, key: bytes):
     value = get_string(client.db, key)
     return 0 if value is None else len(value)
 
 
 @_string("getrange", arity=4, flags="readonly", keys=[KeySpec(1, "RO access")], since="2.4.0",
-         summary="Returns a substring of the string stored at a key.",
-         complexity="O(N) where N is the length of the returned string.")
+         summary="Get a substring of the string stored at a key",
+         complexity="O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.")
 def getrange(client, key: bytes, start_arg: bytes, end_arg: bytes):
     start, end = integer(start_arg), integer(end_arg)
     value = get_string(client.db, key)
@@ -298,8 +301,8 @@ def getrange(client, key: bytes, start_arg: bytes, end_arg: bytes):
 
 
 @_string("setrange", arity=4, flags="write denyoom", keys=[KeySpec(1, "RW update")], since="2.2.0",
-         summary="Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist.",
-         complexity="O(1), not counting the time taken to copy the new string in place.")
+         summary="Overwrite part of a string at key starting at the specified offset",
+         complexity="O(1), not counting the time taken to copy the new string in place. Usually, this string is very small so the amortized complexity is O(1). Otherwise, complexity is O(M) with M being the length of the value argument.")
 def setrange(client, key: bytes, offset_arg: bytes, data: bytes):
     offset = integer(offset_arg)
     if offset < 0:
@@ -348,25 +351,25 @@ _COUNTER_KEYS = [KeySpec(1, "RW access update")]
 
 
 @_string("incr", arity=2, flags="write denyoom fast", keys=_COUNTER_KEYS, since="1.0.0",
-         summary="Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+         summary="Increment the integer value of a key by one")
 def incr(client, key: bytes):
     return _add_to_integer(client, key, 1)
 
 
 @_string("decr", arity=2, flags="write denyoom fast", keys=_COUNTER_KEYS, since="1.0.0",
-         summary="Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.")
+         summary="Decrement the integer value of a key by one")
 def decr(client, key: bytes):
     return _add_to_integer(client, key, -1)
 
 
 @_string("incrby", arity=3, flags="write denyoom fast", keys=_COUNTER_KEYS, since="1.0.0",
-         summary="Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+         summary="Increment the integer value of a key by the given amount")
 def incrby(client, key: bytes, increment: bytes):
     return _add_to_integer(client, key, integer(increment))
 
 
 @_string("decrby", arity=3, flags="write denyoom fast", keys=_COUNTER_KEYS, since="1.0.0",
-         summary="Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.")
+         summary="Decrement the integer value of a key by the given number")
 def decrby(client, key: bytes, decrement: bytes):
     amount = integer(decrement)
     if amount == INT64_MIN:
@@ -375,7 +378,7 @@ def decrby(client, key: bytes, decrement: bytes):
 
 
 @_string("incrbyfloat", arity=3, flags="write denyoom fast", keys=_COUNTER_KEYS, since="2.6.0",
-         summary="Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.")
+         summary="Increment the float value of a key by the given amount")
 def incrbyfloat(client, key: bytes, increment: bytes):
     db = client.db
     value = get_string(db, key, read=False)
@@ -422,7 +425,7 @@ def lcs_length(rows: list[int], i: int, j: int) -> int:
 
 
 @_string("lcs", arity=-3, flags="readonly", keys=[KeySpec(1, "RO access", last=1)], since="7.0.0",
-         summary="Finds the longest common substring.",
+         summary="Find longest common substring",
          complexity="O(N*M) where N and M are the lengths of s1 and s2, respectively")
 def lcs(client, key1: bytes, key2: bytes, *options: bytes):
     db = client.db
