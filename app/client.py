@@ -44,6 +44,15 @@ class Client:
         self.input_bytes = 0  # read from and written to this client, for INFO
         self.output_bytes = 0
         self.no_evict = False
+        # Replication (app/replication/): a replica's link to its master runs the
+        # master's commands as this flag says (no read-only refusal, nothing blocks,
+        # expired keys left for the master's DEL); `replica` is set on a master for a
+        # client that has become one of its replicas (PSYNC).
+        self.is_master = False
+        self.replica = None
+        self.replica_port = 0  # REPLCONF listening-port and capa, before PSYNC
+        self.replica_capa: set[bytes] = set()
+        self.woff = 0  # the replication offset after this client's last command (WAIT)
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
         self.reply_mode = b"ON"
         self.replies_muted = False  # checked for every command, so one flag for all modes
@@ -90,6 +99,8 @@ class Client:
             self.server.keyspace.unwatch_all(self)
         if self.subscriptions:
             self.server.pubsub.unsubscribe_all(self)
+        if self.replica is not None:
+            self.server.replication.drop(self)
 
     def set_reply_mode(self, mode: bytes) -> None:
         """CLIENT REPLY ON, OFF or SKIP (the reply to the next command only)."""

@@ -19,8 +19,9 @@ command, from the declarations in the command table, before calling the handler:
    (`Client.mute`), and queue it, still under the lock, if the client has an outbox
    (subscribers: app/outbox.py).
 
-Later features hook in here, in the same generic way: replica read-only mode refuses
-by flag, and writes are propagated to replicas and the append-only file after step 5.
+Replication hooks in here too, in the same generic way: a read-only replica refuses
+commands flagged ``write`` (step 3), and after step 5 whatever the command changed is
+handed to replicas and the append-only file (app/propagation.py).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
 
 
 def _quoted_args(args: list[bytes]) -> str:
@@ -102,8 +104,11 @@ def execute(client: Client, argv: list[bytes]):
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
     server = client.server
+    if refusal is None and server.read_only_replica and "write" in entry.flags and not client.is_master:
+        refusal = READONLY
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     with server.keyspace.lock:
+        server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions):
             refusal = _refusal_in_state(client, entry)
@@ -124,8 +129,15 @@ def execute(client: Client, argv: list[bytes]):
             reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
         else:
             client.argv = argv  # for the few errors that quote a word as the client typed it
+            keyspace = server.keyspace
+            dirty = keyspace.dirty
             reply = entry.call(client, argv[start:])
-            blocked = server.keyspace.blocked
+            propagation = keyspace.propagation
+            if propagation.enabled:  # replicas or an AOF: send what changed
+                propagation.command_done(client.db.index, argv, keyspace.dirty != dirty)
+                propagation.flush()
+                client.woff = server.replication.offset  # what WAIT waits for
+            blocked = keyspace.blocked
             if blocked.ready:  # the command fed keys that clients are blocked on
                 blocked.serve_ready()
         if reply.__class__ is ReplyError:

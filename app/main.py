@@ -66,6 +66,9 @@ def main(argv: list[str]) -> int:
             listener.server_close()
         return 1
     log.notice("Ready to accept connections tcp")
+    if config["replicaof"]:
+        with state.keyspace.lock:
+            state.replicate_from(config["replicaof"], continue_own_history=False)
     serve(state, listeners)
     if pidfile:
         with contextlib.suppress(OSError):
@@ -89,7 +92,8 @@ def load_snapshot(state: ServerState) -> bool:
         log.warning(f"Fatal error loading the DB {path}: {error.strerror}. Exiting.")
         return False
     if keys is not None:
-        rdb.install(state.keyspace, keys)
+        with state.keyspace.lock:
+            rdb.install(state.keyspace, keys)
         log.notice(f"DB loaded from disk: {time.monotonic() - started:.3f} seconds")
     return True
 

@@ -77,7 +77,7 @@ class Connection(socketserver.BaseRequestHandler):
         while not client.close_after_reply:
             # The idle timeout may change at any time through CONFIG SET. Subscribers are
             # spared, as in Redis.
-            wanted = None if client.subscriptions else config["timeout"] or None
+            wanted = None if client.subscriptions or client.replica else config["timeout"] or None
             if wanted != timeout:
                 timeout = wanted
                 sock.settimeout(timeout)
@@ -186,6 +186,18 @@ class HangupWatcher:
                         self.blocked.cancel(client)  # which also stops watching it
 
 
+def _replication_cron(state: ServerState) -> None:
+    """Once a second, as Redis' replicationCron: PING the replicas every
+    ``repl-ping-replica-period`` seconds, so they can tell a silent master from a dead one."""
+    since_ping = 0
+    while not state.shutdown_requested.wait(1.0):
+        since_ping += 1
+        if since_ping >= state.config["repl-ping-replica-period"]:
+            since_ping = 0
+            with state.keyspace.lock:
+                state.replication.ping_replicas()
+
+
 def _address(address: tuple) -> str:
     host, port = address[0], address[1]
     return f"{host}:{port}"
@@ -262,6 +274,7 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
         daemon=True,
     )
     expiry.start()
+    threading.Thread(target=_replication_cron, args=(state,), name="replication cron", daemon=True).start()
     # Waiting with a timeout keeps the main thread responsive to signals.
     while not state.shutdown_requested.wait(0.1):
         pass

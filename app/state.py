@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import secrets
 import sys
 import threading
 import time
@@ -16,14 +15,10 @@ from app.outbox import OutboxWriter
 from app.persistence.snapshots import Snapshots
 from app.protocol import ReplyError
 from app.pubsub import PubSub
+from app.replication.master import Replication, new_replication_id
 from app.store.keyspace import Keyspace
 
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
-
-
-def new_replication_id() -> str:
-    """40 random hex characters, like Redis' run id and replication id."""
-    return secrets.token_hex(20)
 
 
 class ServerState:
@@ -49,9 +44,10 @@ class ServerState:
         self.clients: dict[int, Client] = {}
         self._client_ids = itertools.count(1)
         self.shutdown_requested = threading.Event()
-        # Replication: a master until the replication work makes us a replica.
-        self.replication_id = new_replication_id()
-        self.replication_offset = 0
+        # Replication (app/replication/): ID, offset, backlog, replicas, and the link to
+        # our master when we are a replica (started by `start_replication`).
+        self.replication = Replication(self)
+        self.read_only_replica = False  # refuse writes from clients (dispatch.py)
         self.reset_stats()
         self.apply_config()
 
@@ -67,6 +63,10 @@ class ServerState:
         attributes, and pass requirepass on to the default user. ``changed`` names what a
         CONFIG SET set (None at start-up: everything)."""
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
+        self.read_only_replica = bool(self.config["replicaof"]) and self.config["replica-read-only"]
+        backlog = self.replication.backlog
+        if backlog is not None and backlog.size != self.config["repl-backlog-size"]:
+            backlog.resize(self.config["repl-backlog-size"])
         if changed is None or "requirepass" in changed:  # even to the same text, as Redis
             self.users.follow_requirepass(self.config["requirepass"])
 
@@ -89,6 +89,27 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    def replicate_from(self, master: tuple[str, int] | None, continue_own_history: bool) -> None:
+        """Become a replica of ``master`` (host, port), or a master again (None): what
+        --replicaof at start-up and REPLICAOF at run time do. The caller holds the lock."""
+        from app.replication.replica import MasterLink  # only replicas need it: keep start-up light
+
+        replication = self.replication
+        if replication.link is not None:
+            replication.link.stop()
+            replication.link = None
+        self.config.values["replicaof"] = master
+        keyspace = self.keyspace
+        if master is None:
+            keyspace.deletes_expired = True
+        else:
+            keyspace.deletes_expired = False  # a replica waits for its master's DELs
+            replication.disconnect_replicas()  # they follow our new history from scratch
+            replication.link = MasterLink(self, master[0], master[1], continue_own_history)
+            replication.link.start()
+        replication.update_sinks()
+        self.apply_config({"replicaof"})
 
     def count_error(self, error: ReplyError) -> None:
         """Count an error reply by its code, the first word (INFO errorstats)."""

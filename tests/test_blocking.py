@@ -16,6 +16,7 @@ class FakeClient:
     """What `BlockedClients.wait` reads of a client."""
 
     in_exec = False
+    is_master = False
     waiter = None
 
 

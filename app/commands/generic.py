@@ -9,6 +9,7 @@ from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keywo
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import INT64_MAX, parse_int, strtod
+from app.propagation import propagate_as
 from app.protocol import ReplyError
 from app.store import events
 from app.store.hash import HashValue
@@ -289,6 +290,8 @@ def expire_generic(client, name: str, key: bytes, amount: bytes, options, unit_m
             return 0
     kept = db.set_deadline(key, when)  # a deadline in the past deletes the key
     db.notify(events.GENERIC, "expire" if kept else "del", key)
+    # Replicas get the absolute time in ms (the options as given), or the deletion.
+    propagate_as(client, [b"PEXPIREAT", key, b"%d" % when, *options] if kept else [b"DEL", key])
     return 1
 
 

@@ -14,6 +14,7 @@ from app.commands.arguments import (
 )
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
+from app.propagation import propagate_as
 from app.protocol import ReplyError
 from app.store import events
 from app.store.hash import HashValue
@@ -217,6 +218,7 @@ def hincrbyfloat(client, key: bytes, field: bytes, increment: bytes):
     result = format_long_double(total)
     _set_fields(client, key, value, [(field, result)])
     client.db.notify(events.HASH, "hincrbyfloat", key)
+    propagate_as(client, [b"HSET", key, field, result])  # the rounded sum, not the increment
     return result
 
 

@@ -167,6 +167,9 @@ def _pop_first(db, keys, end: str, count: int | None, strict: bool):
             continue
         popped = _pop(items, end) if count is None else _pop_many(items, end, count)
         _removed(db, key, items, end, 1 if count is None else len(popped))
+        # Replicas are told which key it was: BLPOP becomes LPOP key, LMPOP LPOP key n.
+        name = b"LPOP" if end == LEFT else b"RPOP"
+        db.keyspace.propagation.replace([name, key] if count is None else [name, key, b"%d" % len(popped)])
         return [key, popped]
     return None
 
@@ -522,19 +525,26 @@ def blmpop(client, timeout: bytes, *args: bytes):
     return _blocking_pop(client, keys, end, count, timeout_seconds(timeout))
 
 
-def _blocking_move(client, source: bytes, destination: bytes, from_end: str, to_end: str, timeout: float | None):
-    """BLMOVE and BRPOPLPUSH: LMOVE now if the source has elements, or wait for a push."""
+def _blocking_move(client, source: bytes, destination: bytes, from_end: str, to_end: str, timeout: float | None,
+                   propagated: list[bytes]):
+    """BLMOVE and BRPOPLPUSH: LMOVE now if the source has elements, or wait for a push.
+    Replicas are sent ``propagated``, the command's non-blocking form."""
     db = client.db
+    propagation = db.keyspace.propagation
     if get_list(db, source) is not None:
-        return _move(db, source, destination, from_end, to_end)
+        moved = _move(db, source, destination, from_end, to_end)
+        propagation.replace(propagated)
+        return moved
 
     def attempt(_ready):
         if not isinstance(db.lookup(source), ListValue):
             return None
         try:
-            return _move(db, source, destination, from_end, to_end)
+            moved = _move(db, source, destination, from_end, to_end)
         except ReplyError as error:
             return error  # the destination holds another type: the waiter gets WRONGTYPE
+        propagation.replace(propagated)
+        return moved
 
     moved = _wait(client, [source], attempt, timeout)
     if moved is None:
@@ -550,10 +560,12 @@ _BLOCKING_MOVE_KEYS = [KeySpec(1, "RW access delete"), KeySpec(2, "RW insert")]
        summary="Pop an element from a list, push it to another list and return it; or block until one is available")
 def blmove(client, source: bytes, destination: bytes, wherefrom: bytes, whereto: bytes, timeout: bytes):
     from_end, to_end = _end(wherefrom), _end(whereto)
-    return _blocking_move(client, source, destination, from_end, to_end, timeout_seconds(timeout))
+    return _blocking_move(client, source, destination, from_end, to_end, timeout_seconds(timeout),
+                          [b"LMOVE", source, destination, wherefrom, whereto])
 
 
 @_list("brpoplpush", arity=4, flags="write denyoom noscript blocking", keys=_BLOCKING_MOVE_KEYS, since="2.2.0",
        summary="Pop an element from a list, push it to another list and return it; or block until one is available")
 def brpoplpush(client, source: bytes, destination: bytes, timeout: bytes):
-    return _blocking_move(client, source, destination, RIGHT, LEFT, timeout_seconds(timeout))
+    return _blocking_move(client, source, destination, RIGHT, LEFT, timeout_seconds(timeout),
+                          [b"RPOPLPUSH", source, destination])

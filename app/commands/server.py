@@ -389,21 +389,47 @@ def _info_stats(server) -> dict:
 
 
 def _info_replication(server) -> dict:
+    """INFO replication, with Redis 7.0's fields in its order."""
+    replication = server.replication
     info = {"role": server.role}
     if server.role == "slave":
         host, port = server.config["replicaof"]
-        info.update(master_host=host, master_port=port, master_link_status="down")
+        link = replication.link
+        up = link is not None and link.up
+        info.update(
+            master_host=host,
+            master_port=port,
+            master_link_status="up" if up else "down",
+            master_last_io_seconds_ago=int(time.monotonic() - link.last_io) if up else -1,
+            master_sync_in_progress=int(link is not None and link.state == "sync"),
+            slave_read_repl_offset=replication.offset,
+            slave_repl_offset=replication.offset,
+        )
+        if not up:
+            info["master_link_down_since_seconds"] = -1 if link is None or link.down_since is None else \
+                int(time.monotonic() - link.down_since)
+        info.update(
+            slave_priority=server.config["replica-priority"],
+            slave_read_only=int(server.config["replica-read-only"]),
+            replica_announced=int(server.config["replica-announced"]),
+        )
+    online = [link for link in replication.replicas]
+    info["connected_slaves"] = len(online)
+    now = time.monotonic()
+    for number, link in enumerate(online):
+        info[f"slave{number}"] = (f"ip={link.ip},port={link.listening_port},state={link.state},"
+                                  f"offset={link.ack_offset},lag={int(now - link.ack_time)}")
+    backlog = replication.backlog
     info.update(
-        connected_slaves=0,
         master_failover_state="no-failover",
-        master_replid=server.replication_id,
-        master_replid2="0" * 40,
-        master_repl_offset=server.replication_offset,
-        second_repl_offset=-1,
-        repl_backlog_active=0,
+        master_replid=replication.replid,
+        master_replid2=replication.replid2,
+        master_repl_offset=replication.offset,
+        second_repl_offset=replication.second_offset,
+        repl_backlog_active=int(backlog is not None),
         repl_backlog_size=server.config["repl-backlog-size"],
-        repl_backlog_first_byte_offset=0,
-        repl_backlog_histlen=0,
+        repl_backlog_first_byte_offset=0 if backlog is None else backlog.first_offset,
+        repl_backlog_histlen=0 if backlog is None else backlog.histlen,
     )
     return info
 

@@ -19,6 +19,7 @@ from app.commands.arguments import (
     SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, scan_cursor, scan_options, wrong_type,
 )
 from app.commands.registry import KeySpec, command
+from app.propagation import propagate_as
 from app.protocol import ReplyError, SetReply
 from app.store import events
 from app.store.set import SetValue, is_integer, set_of
@@ -27,6 +28,7 @@ NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 # SPOP with a count rebuilds the set from the members it keeps when they are few: when
 # five times what remains is no more than what is popped (Redis' SPOP_MOVE_STRATEGY_MUL).
+SPOP_BATCH = 1024  # members per SREM that replicas are sent for one SPOP (as Redis batches them)
 SPOP_REBUILD_FACTOR = 5
 
 
@@ -175,6 +177,7 @@ def spop(client, key: bytes, *options: bytes):
         member = value.random()
         value.remove(member)
         _removed(db, key, value, "spop")
+        propagate_as(client, [b"SREM", key, member])  # what was picked at random
         return member
     if count == 0:
         return SetReply()
@@ -188,6 +191,7 @@ def _pop_many(client, key: bytes, value: SetValue, count: int) -> list[bytes]:
     if remaining <= 0:
         popped = value.ordered()  # the whole set, in its order
         value.clear()
+        propagate_as(client, [b"DEL", key])
     elif remaining * SPOP_REBUILD_FACTOR > count:
         popped = value.sample(count)
         for member in popped:
@@ -201,6 +205,8 @@ def _pop_many(client, key: bytes, value: SetValue, count: int) -> list[bytes]:
         for member in popped:
             value.remove(member)
         value.reencode(_max_intset(client))
+    if remaining > 0:  # replicas remove the members picked here
+        propagate_as(client, *([b"SREM", key, *popped[i : i + SPOP_BATCH]] for i in range(0, len(popped), SPOP_BATCH)))
     _removed(db, key, value, "spop", len(popped))
     return popped
 

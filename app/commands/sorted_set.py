@@ -567,11 +567,12 @@ def _pop(db, key: bytes, zset: SortedSet, highest: bool, count: int) -> list:
     return popped
 
 
-def _pop_first(db, keys, highest: bool, count: int, strict: bool):
+def _pop_first(db, keys, highest: bool, count: int, strict: bool, counted: bool = True):
     """Pop from the first of ``keys`` holding a sorted set: (key, nodes), or None.
 
     ``strict`` answers WRONGTYPE for a key of another type met first, as the command
-    does; a blocked client's attempt passes over such keys instead."""
+    does; a blocked client's attempt passes over such keys instead. Replicas are sent
+    ZPOPMIN/ZPOPMAX of that key, with the number popped if ``counted`` (ZMPOP, BZMPOP)."""
     for key in keys:
         zset = db.lookup(key)
         if zset is None:
@@ -580,7 +581,10 @@ def _pop_first(db, keys, highest: bool, count: int, strict: bool):
             if strict:
                 raise wrong_type()
             continue
-        return key, _pop(db, key, zset, highest, count)
+        nodes = _pop(db, key, zset, highest, count)
+        name = b"ZPOPMAX" if highest else b"ZPOPMIN"
+        db.keyspace.propagation.replace([name, key, b"%d" % len(nodes)] if counted else [name, key])
+        return key, nodes
     return None
 
 
@@ -638,17 +642,17 @@ def zmpop(client, *args: bytes):
     return NULL_ARRAY if popped is None else _mpop_reply(popped)
 
 
-def _blocking_pop(client, keys, highest: bool, count: int, timeout: float | None):
+def _blocking_pop(client, keys, highest: bool, count: int, timeout: float | None, counted: bool = True):
     """Pop now from the first key with a sorted set, or wait until one is fed; None
     when the time runs out (or at once inside MULTI)."""
     db = client.db
-    popped = _pop_first(db, keys, highest, count, strict=True)
+    popped = _pop_first(db, keys, highest, count, strict=True, counted=counted)
     if popped is not None:
         return popped
 
     def attempt(ready):
         # Run by the feeding client's thread for this one: the fed key, or any at first.
-        return _pop_first(db, keys if ready is None else [ready[1]], highest, count, strict=False)
+        return _pop_first(db, keys if ready is None else [ready[1]], highest, count, strict=False, counted=counted)
 
     watched = [(db.index, key) for key in dict.fromkeys(keys)]
     return client.server.keyspace.blocked.wait(client, watched, attempt, timeout)
@@ -656,7 +660,7 @@ def _blocking_pop(client, keys, highest: bool, count: int, timeout: float | None
 
 def _bzpop(client, args: tuple[bytes, ...], highest: bool):
     timeout = timeout_seconds(args[-1])  # before the keys are looked at
-    popped = _blocking_pop(client, args[:-1], highest, 1, timeout)
+    popped = _blocking_pop(client, args[:-1], highest, 1, timeout, counted=False)
     if popped is None:
         return NULL_ARRAY
     key, (node,) = popped

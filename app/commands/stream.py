@@ -31,6 +31,7 @@ from app.commands.arguments import SYNTAX_ERROR, c_string, integer, keyword, loo
 from app.commands.list import timeout_seconds
 from app.commands.registry import KeySpec, command, container
 from app.numeric import parse_int
+from app.propagation import propagate_as
 from app.protocol import NULL_ARRAY, ReplyError
 from app.store import events
 from app.store.keyspace import now_ms
@@ -173,7 +174,8 @@ class _TrimOptions:
     """What XADD and XTRIM were asked: a trimming strategy (MAXLEN or MINID, exact or
     with ``~``, and LIMIT), and for XADD NOMKSTREAM and the entry ID."""
 
-    __slots__ = ("maxlen", "minid", "approx", "limit", "no_mkstream", "entry_id", "seq_given", "id_position")
+    __slots__ = ("maxlen", "minid", "approx", "limit", "no_mkstream", "entry_id", "seq_given", "id_position",
+                 "threshold_position")
 
     def __init__(self):
         self.maxlen = self.minid = self.entry_id = None
@@ -181,6 +183,7 @@ class _TrimOptions:
         self.seq_given = True
         self.limit = 0
         self.id_position = 0
+        self.threshold_position = 0  # of MAXLEN's or MINID's argument, to rewrite "~" trims
 
     @property
     def trims(self) -> bool:
@@ -215,6 +218,7 @@ def _trim_options(client, args: tuple[bytes, ...], xadd: bool) -> _TrimOptions:
             if more >= 2 and marker in (b"~", b"="):
                 options.approx = marker == b"~"
                 i += 1
+            options.threshold_position = i + 1
             if word == b"MAXLEN":
                 options.maxlen = integer(args[i + 1])
                 if options.maxlen < 0:
@@ -241,7 +245,11 @@ def _trim_options(client, args: tuple[bytes, ...], xadd: bool) -> _TrimOptions:
         raise ReplyError("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy")
     if not xadd and not options.trims:
         raise ReplyError("ERR syntax error, XTRIM must be called with a trimming strategy")
-    if limit_given:
+    if client.is_master:
+        # A "~" trim reaches replicas and the AOF rewritten as exact ("="), LIMIT kept:
+        # they trim exactly that, with no limit (Redis: mustObeyClient).
+        options.limit = 0
+    elif limit_given:
         if not options.approx:
             raise ReplyError("ERR syntax error, LIMIT cannot be used without the special ~ option")
     elif options.approx:
@@ -300,7 +308,26 @@ def xadd(client, key: bytes, *args: bytes):
         db.notify(events.STREAM, "xtrim", key)
     db.changed(key)
     db.signal_ready(key)
+    if not options.seq_given or options.approx:
+        _propagate_exactly(client, b"XADD", key, args, options, stream, entry_id)
     return format_id(entry_id)
+
+
+def _propagate_exactly(client, name: bytes, key: bytes, args, options: _TrimOptions, stream: Stream,
+                       entry_id=None) -> None:
+    """Replicas and the AOF get what XADD or XTRIM did, not what it was asked: the ID it
+    chose for ``*`` or ``<ms>-*``, and a ``~`` trim made exact (``=``, with the length
+    it left or the first ID it kept), so that they end with the same entries."""
+    args = list(args)
+    if entry_id is not None and not options.seq_given:
+        args[options.id_position] = format_id(entry_id)
+    if options.approx:
+        args[options.threshold_position - 1] = b"="
+        if options.maxlen is not None:
+            args[options.threshold_position] = b"%d" % len(stream)
+        else:
+            args[options.threshold_position] = format_id(stream.first_id if len(stream) else MAX_ID)  # as Redis' edge ID
+    propagate_as(client, [name, key, *args])
 
 
 @_stream("xtrim", arity=-4, flags="write", keys=[KeySpec(1, "RW delete")], tips="nondeterministic_output",
@@ -318,6 +345,8 @@ def xtrim(client, key: bytes, *args: bytes):
     if deleted:
         db.notify(events.STREAM, "xtrim", key)
         db.changed(key, deleted)
+        if options.approx:
+            _propagate_exactly(client, b"XTRIM", key, args, options, stream)
     return deleted
 
 

@@ -7,6 +7,7 @@ from fractions import Fraction
 from app.commands.arguments import NOT_FLOAT, NOT_INTEGER, SYNTAX_ERROR, integer, keyword, wrong_type
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
+from app.propagation import propagate_as
 from app.protocol import ReplyError
 from app.store import events
 from app.store.keyspace import UnencodedString, now_ms
@@ -126,6 +127,8 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
     # A deadline already past is stored all the same (see Database.set).
     db.set(key, value, keep_ttl=b"KEEPTTL" in flags, deadline=deadline)
     announce_set(db, key, deadline)
+    if deadline is not None and expiry[0] != b"PXAT":
+        propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])  # replicas agree on when
     return snapshot(old) if b"GET" in flags else "OK"
 
 
@@ -148,8 +151,10 @@ def getex(client, key: bytes, *options: bytes):
     if deadline is not None:
         kept = db.set_deadline(key, deadline)  # one already past deletes the key
         db.notify(events.GENERIC, "expire" if kept else "del", key)
+        propagate_as(client, [b"PEXPIREAT", key, b"%d" % deadline] if kept else [b"DEL", key])
     elif b"PERSIST" in flags and db.persist(key):
         db.notify(events.GENERIC, "persist", key)
+        propagate_as(client, [b"PERSIST", key])
     return snapshot(value)
 
 
@@ -161,6 +166,7 @@ def getdel(client, key: bytes):
     if value is not None:
         db.delete(key)
         db.notify(events.GENERIC, "del", key)
+        propagate_as(client, [b"DEL", key])
     return snapshot(value)
 
 
@@ -233,6 +239,7 @@ def setex(client, key: bytes, seconds: bytes, value: bytes):
     deadline = expire_deadline("setex", seconds, 1000, absolute=False)
     client.db.set(key, value, deadline=deadline)
     announce_set(client.db, key, deadline)
+    propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])
     return "OK"
 
 
@@ -242,6 +249,7 @@ def psetex(client, key: bytes, milliseconds: bytes, value: bytes):
     deadline = expire_deadline("psetex", milliseconds, 1, absolute=False)
     client.db.set(key, value, deadline=deadline)
     announce_set(client.db, key, deadline)
+    propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])
     return "OK"
 
 
@@ -394,6 +402,8 @@ def incrbyfloat(client, key: bytes, increment: bytes):
     result = format_long_double(total)
     db.set(key, UnencodedString(result), keep_ttl=True)
     db.notify(events.STRING, "incrbyfloat", key)
+    # The sum is rounded here: replicas are sent the result, not the increment.
+    propagate_as(client, [b"SET", key, result, b"KEEPTTL"])
     return result
 
 

@@ -67,14 +67,17 @@ def exec_(client):
     queued = client.multi
     client.in_exec = True  # blocking commands in the queue do not block
     keyspace.frozen_time = keyspace.now()  # no key expires halfway through
+    # Replicas get the transaction's writes as one unit: the dispatcher sends them after
+    # EXEC returns, in MULTI ... EXEC if there is more than one (app/propagation.py).
+    propagation = keyspace.propagation
+    propagation.in_transaction = True
     try:
         if _streamed(client, queued):
             return _exec_streamed(client, queued)
         server = client.server
         replies = []
         for entry, argv, start in queued:
-            client.argv = argv  # as typed, for the errors that quote it
-            reply = entry.call(client, argv[start:])
+            reply = _run_queued(client, entry, argv, start)
             if reply.__class__ is ReplyError:
                 server.count_error(reply)  # INFO errorstats counts errors inside EXEC too
             replies.append(reply)
@@ -82,7 +85,20 @@ def exec_(client):
     finally:
         client.in_exec = False
         keyspace.frozen_time = None
+        propagation.in_transaction = False
+        propagation.replace()  # the queued commands go out, not the word EXEC
         discard_transaction(client)
+
+
+def _run_queued(client, entry, argv: list[bytes], start: int):
+    """Run one queued command and note what it propagates, as the dispatcher would."""
+    client.argv = argv  # as typed, for the errors that quote it
+    keyspace = client.server.keyspace
+    dirty = keyspace.dirty
+    reply = entry.call(client, argv[start:])
+    if keyspace.propagation.enabled:
+        keyspace.propagation.command_done(client.db.index, argv, keyspace.dirty != dirty)
+    return reply
 
 
 # Commands after which the rest of EXEC's reply is not what one array value encodes: a
@@ -121,8 +137,7 @@ def _exec_streamed(client, queued):
     if not muted_from_start:
         write(b"*%d\r\n" % len(queued))
     for entry, argv, start in queued:
-        client.argv = argv
-        reply = entry.call(client, argv[start:])
+        reply = _run_queued(client, entry, argv, start)
         if reply.__class__ is ReplyError:
             server.count_error(reply)
         mode = client.reply_mode

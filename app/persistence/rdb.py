@@ -549,11 +549,11 @@ def load_file(path: str, config, now: int, databases: int = 16) -> list[LoadedKe
 
 
 def install(keyspace, keys: list[LoadedKey]) -> None:
-    """Put loaded keys in the keyspace; loading is not a change to save again."""
-    with keyspace.lock:
-        for loaded in keys:
-            keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
-        keyspace.dirty = 0
+    """Put loaded keys in the keyspace (the caller holds its lock); loading is not a
+    change to save again."""
+    for loaded in keys:
+        keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
+    keyspace.dirty = 0
 
 
 def rdb_path(config) -> str:

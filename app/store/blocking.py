@@ -64,8 +64,11 @@ class Waiter:
 class BlockedClients:
     """The queues of clients blocked on keys. Every method runs with the lock held."""
 
-    def __init__(self, lock: threading.Lock):
+    def __init__(self, lock: threading.Lock, propagation=None):
         self.lock = lock
+        # A served client's pop reaches replicas as its own command, after the push
+        # that fed it (app/propagation.py); None in unit tests.
+        self.propagation = propagation
         self._queues: dict[Hashable, deque[Waiter]] = {}
         self.ready: list[Hashable] = []  # keys signalled by the running command
         self.count = 0  # clients blocked now (INFO blocked_clients)
@@ -83,7 +86,9 @@ class BlockedClients:
         ``competes``: the waiters of a key take from the same data (lists), rather than
         each reading its own part (streams)."""
         result = attempt(None)
-        if result is not None or client.in_exec:
+        # Inside EXEC nothing blocks; nor does a replica's master link, whose commands
+        # must all run in order (a BLPOP it is sent already found its element).
+        if result is not None or client.in_exec or client.is_master:
             return result
         waiter = Waiter(client, self.lock, keys, attempt, competes)
         for key in keys:
@@ -106,6 +111,11 @@ class BlockedClients:
             return waiter.result
         finally:
             self._unblock(waiter)
+            if self.propagation is not None:
+                # Others wrote while this client waited, so the dispatcher's "did the
+                # command change anything" test would answer yes for them. A served pop
+                # went out when it was served: nothing more is sent for this command.
+                self.propagation.replace()
 
     def waited_keys(self) -> list[Hashable]:
         """Every key some client is blocked on (SWAPDB looks for those that now exist)."""
@@ -137,6 +147,10 @@ class BlockedClients:
                         break  # nothing left for anyone behind it either
                     continue
                 waiter.result = result
+                propagation = self.propagation
+                if propagation is not None and propagation.enabled:
+                    propagation.command_done(waiter.client.db.index, None, True)
+                    propagation.flush()
                 self._unblock(waiter)  # no longer blocked, though its thread wakes later
                 waiter.condition.notify()
 

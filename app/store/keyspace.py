@@ -35,6 +35,7 @@ import threading
 import time
 from typing import Callable
 
+from app.propagation import Propagation
 from app.store import events
 from app.store.blocking import BlockedClients
 
@@ -111,8 +112,15 @@ class Database:
             return None
         deadline = self.expires.get(key)
         if deadline is not None and deadline <= self.keyspace.now():
-            self._expire(key)
-            return None
+            keyspace = self.keyspace
+            if keyspace.deletes_expired:
+                self._expire(key)
+                return None
+            # A replica never deletes a key itself: it waits for its master's DEL. Until
+            # then its clients see the key as gone, and its master's commands see it as
+            # the master does (Redis: expireIfNeeded on a replica).
+            if not keyspace.obeying_master:
+                return None
         if touch:
             self.access[key] = self.keyspace.clock
         return value
@@ -146,10 +154,10 @@ class Database:
         """
         # Redis' setKey looks the key up before it overwrites it, so an old value past
         # its deadline is expired first and counted in expired_keys (MSET, SETEX, RENAME).
-        old_deadline = self.expires.get(key)
-        if old_deadline is not None and old_deadline <= self.keyspace.now():
-            self._expire(key)
         keyspace = self.keyspace
+        old_deadline = self.expires.get(key)
+        if old_deadline is not None and old_deadline <= keyspace.now() and keyspace.deletes_expired:
+            self._expire(key)
         data = self.data
         # Only asked when someone listens for "new" events: a SET pays no extra lookup.
         announce_new = keyspace.notify_flags & events.NEW and key not in data
@@ -256,12 +264,18 @@ class Database:
             self._slot[last] = index
 
     def _expire(self, key: bytes) -> None:
+        """Delete a key whose deadline has passed. Not a change the client made, so it
+        does not count for save points; replicas and the AOF get a DEL of it, ahead of
+        the command that found it (Redis: deleteExpiredKeyAndPropagate)."""
         del self.data[key]
         del self.access[key]
         self._forget_deadline(key)
-        self.keyspace.expired_keys += 1
+        keyspace = self.keyspace
+        keyspace.expired_keys += 1
         self.notify(events.EXPIRED, "expired", key)
-        self.changed(key)
+        if keyspace.watched:
+            keyspace.touch(self.index, key)
+        keyspace.propagation.also(self.index, [b"DEL", key])
 
     def expire_sample(self, now: int, sample: int) -> tuple[int, int]:
         """Check up to ``sample`` random keys with deadlines; return (checked, expired)."""
@@ -272,6 +286,7 @@ class Database:
             key = keys[random.randrange(len(keys))]
             if self.expires[key] <= now:
                 self._expire(key)
+                self.keyspace.propagation.flush()  # each DEL on its own, as Redis sends them
                 expired += 1
                 if not keys:
                     break
@@ -332,7 +347,13 @@ class Keyspace:
 
     def __init__(self, databases: int = 16):
         self.lock = threading.Lock()
-        self.blocked = BlockedClients(self.lock)
+        # Where writes go once they are made: replicas and the AOF (app/propagation.py).
+        self.propagation = Propagation()
+        self.blocked = BlockedClients(self.lock, self.propagation)
+        # A master deletes keys whose deadline passed; a replica waits for its master's
+        # DEL (see Database.lookup), except while it runs its master's commands.
+        self.deletes_expired = True
+        self.obeying_master = False
         self.databases = [Database(i, self) for i in range(databases)]
         self.dirty = 0  # changes since the last save (rdb_changes_since_last_save)
         self.expired_keys = 0
@@ -481,5 +502,5 @@ class Keyspace:
         """Body of the background expiry thread: a cycle every ``period()`` seconds (1/hz)."""
         while not stop.wait(period()):
             self.clock = int(time.time())
-            if self.active_expiry:
+            if self.active_expiry and self.deletes_expired:
                 self.active_expire_cycle()

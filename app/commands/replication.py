@@ -1,0 +1,162 @@
+"""Replication commands: REPLCONF, PSYNC, SYNC, WAIT, REPLICAOF (SLAVEOF) and ROLE.
+
+The machinery is in app/replication/: these handlers only read their arguments and
+call it. Every handler runs with the keyspace lock held, like every command.
+"""
+
+from __future__ import annotations
+
+import time
+
+from app import log
+from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.list import timeout_seconds
+from app.commands.registry import command
+from app.protocol import NO_REPLY, ReplyError
+
+
+def _server_command(name: str, **kwargs):
+    return command(name, group="server", **kwargs)
+
+
+@_server_command("replconf", arity=-1, flags="admin noscript loading stale allow_busy", since="3.0.0",
+                 summary="An internal command for configuring the replication stream")
+def replconf(client, *args: bytes):
+    if len(args) % 2:
+        raise ReplyError(SYNTAX_ERROR)
+    replication = client.server.replication
+    for option, value in zip(args[::2], args[1::2]):
+        option = option.lower()
+        if option == b"listening-port":
+            client.replica_port = integer(value)
+        elif option == b"ip-address":
+            client.replica_ip = value
+        elif option == b"capa":
+            client.replica_capa.add(value.lower())
+        elif option == b"ack":
+            # A replica's acknowledgement is never answered (Redis: replconfCommand).
+            if client.replica is not None:
+                replication.acknowledged(client.replica, integer(value))
+            return NO_REPLY
+        elif option == b"getack":
+            return NO_REPLY  # only a master asks this, and the replica link answers it
+        else:
+            raise ReplyError(f"ERR Unrecognized REPLCONF option: {text(option)}")
+    return "OK"
+
+
+def _check_master_link(client) -> None:
+    """A replica serves replicas of its own only while its own master link is up."""
+    link = client.server.replication.link
+    if link is not None and not link.up:
+        raise ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
+
+
+@_server_command("psync", arity=-3, flags="admin noscript no_async_loading no_multi", since="2.8.0",
+                 summary="Internal command used for replication", complexity="")
+def psync(client, replid: bytes, offset: bytes, *_rest: bytes):
+    if client.replica is not None:
+        return NO_REPLY  # already a replica: Redis ignores a second PSYNC
+    _check_master_link(client)
+    replication = client.server.replication
+    wanted = integer(offset)
+    if replid != b"?" and replication.can_continue(replid.decode("ascii", "replace"), wanted):
+        replication.attach(client, wanted)
+    else:
+        replication.attach(client, None)
+    return NO_REPLY  # the answer went into the replica's outbox, ahead of the stream
+
+
+@_server_command("sync", arity=1, flags="admin noscript no_async_loading no_multi", since="1.0.0",
+                 summary="Internal command used for replication", complexity="")
+def sync(client):
+    """The protocol before PSYNC: the RDB then the stream, with no +FULLRESYNC line."""
+    if client.replica is not None:
+        return NO_REPLY
+    _check_master_link(client)
+    client.server.replication.attach(client, None, announce=False)
+    return NO_REPLY
+
+
+@command("wait", arity=3, flags="noscript", acl="connection", group="generic", since="3.0.0",
+         tips="request_policy:all_shards response_policy:agg_min",
+         summary="Wait for the synchronous replication of all the write commands sent in the context of the "
+                 "current connection")
+def wait(client, numreplicas: bytes, timeout: bytes):
+    server = client.server
+    if server.role == "slave":
+        raise ReplyError("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a "
+                         "replica is configured to be writable (which is not the default) writes to replicas are "
+                         "just local and are not propagated.")
+    wanted = integer(numreplicas)
+    seconds = timeout_seconds(timeout, milliseconds=True)
+    replication = server.replication
+    target = client.woff  # the stream offset after this client's last command
+    acked = replication.count_acked(target)
+    if acked >= wanted or client.in_exec:
+        return acked
+    replication.request_acks()
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while acked < wanted:
+        remaining = None if deadline is None else deadline - time.monotonic()
+        if remaining is not None and remaining <= 0:
+            break
+        replication.acks.wait(remaining)  # releases the keyspace lock meanwhile
+        acked = replication.count_acked(target)
+    # Others wrote while we waited: WAIT itself propagates nothing (app/propagation.py).
+    server.keyspace.propagation.replace()
+    return acked
+
+
+def _replicaof(client, host: bytes, port: bytes):
+    server = client.server
+    if host.lower() == b"no" and port.lower() == b"one":
+        if server.role == "slave":
+            server.replicate_from(None, False)
+            server.replication.shift_replication_id()
+            log.notice(f"MASTER MODE enabled (user request from '{client.addr}')")
+        return "OK"
+    if client.replica is not None:
+        raise ReplyError("ERR Command is not valid when client is a replica.")
+    port_number = integer(port)
+    if port_number < 0 or port_number > 65535:
+        raise ReplyError("ERR Invalid master port")
+    master = (host.decode("utf-8", "replace"), port_number)
+    if server.config["replicaof"] == master:
+        return "OK Already connected to specified master"
+    was_master = server.role == "master"
+    # A master turned replica tries to continue its own history from the new master
+    # (Redis: replicationCacheMasterUsingMyself).
+    server.replicate_from(master, continue_own_history=was_master)
+    return "OK"
+
+
+@_server_command("replicaof", arity=3, flags="admin noscript stale no_async_loading", since="5.0.0",
+                 summary="Make the server a replica of another instance, or promote it as master.")
+def replicaof(client, host: bytes, port: bytes):
+    return _replicaof(client, host, port)
+
+
+@_server_command("slaveof", arity=3, flags="admin noscript stale no_async_loading", since="1.0.0",
+                 summary="Make the server a replica of another instance, or promote it as master.")
+def slaveof(client, host: bytes, port: bytes):
+    return _replicaof(client, host, port)
+
+
+@_server_command("role", arity=1, flags="noscript loading stale fast", acl="admin dangerous", since="2.8.12",
+                 summary="Return the role of the instance in the context of replication")
+def role(client):
+    server = client.server
+    replication = server.replication
+    if server.role == "slave":
+        host, port = server.config["replicaof"]
+        link = replication.link
+        state = link.state if link is not None else "connect"
+        offset = replication.offset if link is not None and link.up else -1
+        return [b"slave", host.encode(), port, state.encode(), offset]
+    replicas = [
+        [link.ip.encode(), str(link.listening_port).encode(), str(link.ack_offset).encode()]
+        for link in replication.replicas
+        if link.state == "online"
+    ]
+    return [b"master", replication.offset, replicas]
