@@ -15,6 +15,7 @@ import time
 from app import log
 from app.config import StartupError, load_config
 from app.persistence import rdb
+from app.persistence.aof_file import LoadFailed
 from app.server import open_listeners, serve
 from app.state import REDIS_VERSION, ServerState
 from app.store.keyspace import now_ms
@@ -61,7 +62,7 @@ def main(argv: list[str]) -> int:
         with open(pidfile, "w") as handle:
             handle.write(f"{os.getpid()}\n")
     log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
-    if not load_snapshot(state):
+    if not load_data(state):
         for listener in listeners:
             listener.server_close()
         return 1
@@ -69,11 +70,34 @@ def main(argv: list[str]) -> int:
     if config["replicaof"]:
         with state.keyspace.lock:
             state.replicate_from(config["replicaof"], continue_own_history=False)
+    state.aof.start_cron(state.shutdown_requested)
     serve(state, listeners)
+    state.aof.shutdown()  # what was appended is on disk before we exit
     if pidfile:
         with contextlib.suppress(OSError):
             os.remove(pidfile)
     return 0
+
+
+def load_data(state: ServerState) -> bool:
+    """Load the dataset; False (after saying why) if it cannot be loaded.
+
+    With appendonly yes the AOF wins, as in Redis: if its manifest exists, the files it
+    lists are replayed and the RDB file is ignored. Without one, the RDB is loaded and
+    the AOF started from it (a base holding what was loaded, then an empty incr)."""
+    aof = state.aof
+    if not state.config["appendonly"]:
+        return load_snapshot(state)
+    try:
+        if os.path.exists(aof.manifest_path()):
+            aof.load()
+        elif load_snapshot(state):
+            aof.create()
+        else:
+            return False
+    except LoadFailed:
+        return False
+    return True
 
 
 def load_snapshot(state: ServerState) -> bool:

@@ -72,6 +72,7 @@ class Connection(socketserver.BaseRequestHandler):
             return
         client = self.client
         config = client.server.config
+        aof = client.server.aof
         parser = RequestParser()
         timeout = None
         while not client.close_after_reply:
@@ -93,6 +94,8 @@ class Connection(socketserver.BaseRequestHandler):
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
             payload = b"".join(self.run_commands(parser, data))
+            if aof.always:  # appendfsync always: acknowledge nothing that is not on disk
+                aof.wait_synced()
             outbox = client.outbox
             if outbox is None:
                 if payload and not self.send(payload):

@@ -12,6 +12,7 @@ from app.acl import Users
 from app.client import Client
 from app.config import Config
 from app.outbox import OutboxWriter
+from app.persistence.aof_file import AppendOnlyFile
 from app.persistence.snapshots import Snapshots
 from app.protocol import ReplyError
 from app.pubsub import PubSub
@@ -38,6 +39,7 @@ class ServerState:
         self._writer_lock = threading.Lock()
         self.keyspace.publish_event = self.pubsub.publish_event
         self.snapshots = Snapshots(self.keyspace, config)  # SAVE, BGSAVE, LASTSAVE
+        self.aof = AppendOnlyFile(self)  # loaded or created by main.py, then fed by propagation
         self.started = time.time()
         self.run_id = new_replication_id()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
@@ -69,6 +71,14 @@ class ServerState:
             backlog.resize(self.config["repl-backlog-size"])
         if changed is None or "requirepass" in changed:  # even to the same text, as Redis
             self.users.follow_requirepass(self.config["requirepass"])
+        if changed is not None and "appendonly" in changed:
+            if not self.config["appendonly"]:
+                self.aof.disable()
+            elif not self.aof.enable():
+                self.config.values["appendonly"] = False
+                raise ReplyError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
+                                 "Unable to turn on AOF. Check server logs.")
+        self.aof.apply_policy()
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: zero the counters INFO reports (commands keep their own)."""

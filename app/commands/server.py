@@ -1,4 +1,4 @@
-"""Server commands: COMMAND, CONFIG, INFO, SAVE, BGSAVE, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
+"""Server commands: COMMAND, CONFIG, INFO, SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from app.commands.arguments import SYNTAX_ERROR, int32, keyword, text
 from app.commands.registry import COMMANDS, FLAG_ORDER, Command, CommandStats, KeySpec, all_commands, command, command_by_name, container
 from app.config import ConfigError, lookup_parameter
 from app.glob import compile_glob
+from app.persistence.aof_file import CANT_REWRITE
 from app.protocol import NO_REPLY, ReplyError, SetReply, Verbatim
 from app.state import REDIS_VERSION
 
@@ -362,9 +363,7 @@ def _info_persistence(server) -> dict:
         "rdb_last_bgsave_status": "ok" if snapshots.last_bgsave_ok else "err",
         "rdb_last_bgsave_time_sec": snapshots.last_bgsave_seconds,
         "rdb_current_bgsave_time_sec": -1 if not snapshots.in_progress else round(time.monotonic() - snapshots.bgsave_started),
-        "aof_enabled": int(server.config["appendonly"]),
-        "aof_rewrite_in_progress": 0,
-        "aof_last_write_status": "ok",
+        **server.aof.info(),
     }
 
 
@@ -549,8 +548,30 @@ def bgsave(client, *args: bytes):
     snapshots = client.server.snapshots
     if snapshots.in_progress:
         raise ReplyError(BGSAVE_IN_PROGRESS)
+    if client.server.aof.rewriting or client.in_exec:
+        if args or client.in_exec:
+            snapshots.scheduled = True  # the AOF cron starts it when the rewrite is done
+            return "Background saving scheduled"
+        raise ReplyError("ERR Another child process is active (AOF?): can't BGSAVE right now. "
+                         "Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.")
     snapshots.background_save()
     return "Background saving started"
+
+
+@_server("bgrewriteaof", arity=1, flags="admin noscript no_async_loading", acl="dangerous", since="1.0.0",
+         summary="Asynchronously rewrite the append-only file", complexity="O(1)")
+def bgrewriteaof(client):
+    server = client.server
+    aof = server.aof
+    if aof.rewriting:
+        raise ReplyError("ERR Background append only file rewriting already in progress")
+    if server.snapshots.in_progress or client.in_exec:
+        aof.rewrite_scheduled = True  # the AOF cron starts it once the save is done
+        aof.consecutive_failures = 0
+        return "Background append only file rewriting scheduled"
+    if not aof.start_rewrite():
+        raise ReplyError(CANT_REWRITE)
+    return "Background append only file rewriting started"
 
 
 @_server("lastsave", arity=1, flags="loading stale fast", acl="admin dangerous", since="1.0.0",

@@ -26,6 +26,7 @@ class Snapshots:
         self.last_bgsave_ok = True
         self.last_bgsave_seconds = -1
         self.bgsave_started: float | None = None  # monotonic time, while one runs
+        self.scheduled = False  # BGSAVE SCHEDULE while an AOF rewrite ran: the AOF cron starts it
         self._thread: threading.Thread | None = None
 
     @property
