@@ -52,6 +52,7 @@ class Client:
         self.replica = None
         self.replica_port = 0  # REPLCONF listening-port and capa, before PSYNC
         self.replica_capa: set[bytes] = set()
+        self.replica_rdb_only = False
         self.woff = 0  # the replication offset after this client's last command (WAIT)
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
         self.reply_mode = b"ON"
@@ -118,9 +119,14 @@ class Client:
         return NO_REPLY
 
     def flags(self) -> str:
-        """The ``flags=`` field of CLIENT LIST, in Redis' order: P subscribed, x in MULTI,
+        """The ``flags=`` field of CLIENT LIST, in Redis' order: S a replica of ours, M our
+        master, P subscribed, x in MULTI,
         b blocked, d a watched key changed, e no-evict; N for none of them."""
         flags = ""
+        if self.replica is not None:
+            flags += "S"
+        if self.is_master:
+            flags += "M"
         if self.subscriptions:
             flags += "P"
         if self.multi is not None:

@@ -134,9 +134,11 @@ def execute(client: Client, argv: list[bytes]):
             reply = entry.call(client, argv[start:])
             propagation = keyspace.propagation
             if propagation.enabled:  # replicas or an AOF: send what changed
-                propagation.command_done(client.db.index, argv, keyspace.dirty != dirty)
+                changed = keyspace.dirty != dirty
+                propagation.command_done(client.db.index, argv, changed)
                 propagation.flush()
-                client.woff = server.replication.offset  # what WAIT waits for
+                if changed:
+                    client.woff = server.replication.offset  # what WAIT waits for
             blocked = keyspace.blocked
             if blocked.ready:  # the command fed keys that clients are blocked on
                 blocked.serve_ready()

@@ -198,9 +198,14 @@ def _client_type(name: bytes) -> bytes:
 
 
 def _is_type(other, kind: bytes) -> bool:
-    """A client with a subscription is a pubsub client, any other a normal one (masters
-    and replicas come with replication)."""
-    return kind == (b"pubsub" if other.subscriptions else b"normal")
+    """A replica's connection, our master's, a subscriber, or a normal client."""
+    if other.replica is not None:
+        actual = b"replica"
+    elif other.is_master:
+        actual = b"master"
+    else:
+        actual = b"pubsub" if other.subscriptions else b"normal"
+    return kind == actual
 
 
 @_client("list", arity=-2, flags="admin noscript loading stale", since="2.4.0", tips="nondeterministic_output",

@@ -33,6 +33,17 @@ def replconf(client, *args: bytes):
             client.replica_ip = value
         elif option == b"capa":
             client.replica_capa.add(value.lower())
+        elif option == b"rdb-only":
+            # redis-cli --rdb: the snapshot only, no stream after it.
+            flag = integer(value)
+            if flag not in (0, 1):
+                raise ReplyError("ERR value is out of range, value must between 0 and 1")
+            client.replica_rdb_only = bool(flag)
+        elif option == b"rdb-filter-only":
+            # Which parts of the RDB to leave out: "" or "functions" (we have none).
+            for word in value.split():
+                if word.lower() != b"functions":
+                    raise ReplyError(f"ERR Unsupported rdb-filter-only option: {text(word)}")
         elif option == b"ack":
             # A replica's acknowledgement is never answered (Redis: replconfCommand).
             if client.replica is not None:
@@ -63,6 +74,8 @@ def psync(client, replid: bytes, offset: bytes, *_rest: bytes):
     if replid != b"?" and replication.can_continue(replid.decode("ascii", "replace"), wanted):
         replication.attach(client, wanted)
     else:
+        if replid != b"?":
+            replication.sync_partial_err += 1  # asked to continue, but cannot
         replication.attach(client, None)
     return NO_REPLY  # the answer went into the replica's outbox, ahead of the stream
 
@@ -118,7 +131,7 @@ def _replicaof(client, host: bytes, port: bytes):
         return "OK"
     if client.replica is not None:
         raise ReplyError("ERR Command is not valid when client is a replica.")
-    port_number = integer(port)
+    port_number = integer(port, "ERR Invalid master port")
     if port_number < 0 or port_number > 65535:
         raise ReplyError("ERR Invalid master port")
     master = (host.decode("utf-8", "replace"), port_number)

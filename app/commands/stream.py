@@ -308,7 +308,7 @@ def xadd(client, key: bytes, *args: bytes):
         db.notify(events.STREAM, "xtrim", key)
     db.changed(key)
     db.signal_ready(key)
-    if not options.seq_given or options.approx:
+    if options.entry_id is None or not options.seq_given or options.approx:  # "*", "<ms>-*" or "~"
         _propagate_exactly(client, b"XADD", key, args, options, stream, entry_id)
     return format_id(entry_id)
 
@@ -319,7 +319,7 @@ def _propagate_exactly(client, name: bytes, key: bytes, args, options: _TrimOpti
     chose for ``*`` or ``<ms>-*``, and a ``~`` trim made exact (``=``, with the length
     it left or the first ID it kept), so that they end with the same entries."""
     args = list(args)
-    if entry_id is not None and not options.seq_given:
+    if entry_id is not None and (options.entry_id is None or not options.seq_given):
         args[options.id_position] = format_id(entry_id)
     if options.approx:
         args[options.threshold_position - 1] = b"="

@@ -76,6 +76,10 @@ class Replication:
         self.acks = threading.Condition(server.keyspace.lock)
         self.getack_offset = -1  # the offset at which GETACK was last sent
         self.link = None  # the MasterLink (app/replication/replica.py) while a replica
+        # INFO stats: full resyncs served, and partial ones accepted or refused.
+        self.sync_full = 0
+        self.sync_partial_ok = 0
+        self.sync_partial_err = 0
 
     # --- the stream
 
@@ -120,6 +124,7 @@ class Replication:
         """Make ``client`` a replica: +CONTINUE from ``offset`` if given, otherwise a full
         resync (announced with +FULLRESYNC, except to the old SYNC). The caller holds
         the lock; the client gets an outbox now."""
+        new_backlog = self.backlog is None  # the stream starts now: no reader is elsewhere
         self.create_backlog()
         link = ReplicaLink(client, client.replica_port, client.replica_capa)
         client.replica = link
@@ -129,17 +134,22 @@ class Replication:
         self.replicas.append(link)
         limits = self.server.config["client-output-buffer-limit"]["slave"]
         if offset is not None:
+            self.sync_partial_ok += 1
             log.notice(f"Partial resynchronization request from {client.addr} accepted. Sending "
                        f"{self.offset + 1 - offset} bytes of backlog starting from offset {offset}.")
             link.state = "online"
             client.outbox.put(b"+CONTINUE %s\r\n" % self.replid.encode(), limits)
             client.outbox.put(self.backlog.read_from(offset), limits)
             return
+        self.sync_full += 1
         log.notice(f"Full resync requested by replica {client.addr}")
         if announce:
             client.outbox.put(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset), limits)
-        # The next write goes with a SELECT: the new replica knows no database yet.
-        self.keyspace.propagation.replicas_db = -1
+        # The new replica starts in database 0. If the stream is elsewhere, the next
+        # write must carry a SELECT, for it (Redis always sends one; 0 needs none).
+        propagation = self.keyspace.propagation
+        if propagation.replicas_db != 0:
+            propagation.replicas_db = 0 if new_backlog else -1
         snapshot = rdb.take_snapshot(self.keyspace)
         threading.Thread(target=self._send_snapshot, args=(link, snapshot), name="replica sync", daemon=True).start()
 
@@ -154,6 +164,9 @@ class Replication:
             outbox = link.client.outbox
             outbox.put(b"$%d\r\n" % len(payload), limits)
             outbox.put(payload, limits)  # no CRLF after it: it is not a bulk string
+            if link.client.replica_rdb_only:  # redis-cli --rdb: that was all it wanted
+                self.replicas.remove(link)
+                return
             for data in link.pending:
                 outbox.put(data, limits)
             link.pending = []

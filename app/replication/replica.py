@@ -234,6 +234,10 @@ class MasterLink:
             # A backlog of our own, from here: our replicas can continue from us.
             replication.backlog = None
             replication.create_backlog()
+            if server.aof.status != "off":
+                # The AOF starts afresh from the new dataset, as Redis restarts it.
+                server.aof.disable()
+                server.aof.enable()
         log.notice("MASTER <-> REPLICA sync: Finished with success")
 
     # --- the stream
