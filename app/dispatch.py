@@ -19,8 +19,9 @@ command, from the declarations in the command table, before calling the handler:
    (`Client.mute`), and queue it, still under the lock, if the client has an outbox
    (subscribers: app/outbox.py).
 
-Replication hooks in here too, in the same generic way: a read-only replica refuses
-commands flagged ``write`` (step 3), and after step 5 whatever the command changed is
+Replication hooks in here too, in the same generic way: a read-only replica, or a
+master short of good replicas (``min-replicas-to-write``), refuses commands flagged
+``write`` (step 3), and after step 5 whatever the command changed is
 handed to replicas and the append-only file (app/propagation.py).
 """
 
@@ -34,7 +35,6 @@ from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
-READONLY = ReplyError("READONLY You can't write against a read only replica.")
 
 
 def _quoted_args(args: list[bytes]) -> str:
@@ -104,8 +104,8 @@ def execute(client: Client, argv: list[bytes]):
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
     server = client.server
-    if refusal is None and server.read_only_replica and "write" in entry.flags and not client.is_master:
-        refusal = READONLY
+    if refusal is None and server.write_refusal is not None and "write" in entry.flags and not client.is_master:
+        refusal = server.write_refusal  # READONLY on a replica, NOREPLICAS (min-replicas-to-write)
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     with server.keyspace.lock:
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys

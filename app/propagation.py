@@ -50,7 +50,8 @@ class Propagation:
         self.to_replicas: Callable[[bytes], None] | None = None
         self.to_aof: Callable[[bytes], None] | None = None
         self.enabled = False  # some sink is set: the only test a write pays when none is
-        self.pending: list[tuple[int, list[bytes]]] = []  # (db index, argv) of this unit
+        # (db index, argv, whether the AOF records it too) of the current unit.
+        self.pending: list[tuple[int, list[bytes], bool]] = []
         self.replacement: list[list[bytes]] | None = None  # set by a handler: `replace`
         self.in_transaction = False  # EXEC is running: its writes form one unit
         # The database each stream is in; -1 forces a SELECT before the next command.
@@ -76,7 +77,14 @@ class Propagation:
         """Propagate ``argv`` as part of the current unit, ahead of the command itself
         (the DEL of a key found expired)."""
         if self.enabled:
-            self.pending.append((db_index, argv))
+            self.pending.append((db_index, argv, True))
+
+    def to_replicas_only(self, db_index: int, argv: list[bytes]) -> None:
+        """Send ``argv`` to replicas although it changed nothing, and not to the AOF:
+        PUBLISH, so that a replica's subscribers get the message too (Redis:
+        forceCommandPropagation with PROPAGATE_REPL)."""
+        if self.to_replicas is not None:
+            self.pending.append((db_index, argv, False))
 
     # --- called by the dispatcher, EXEC and the blocked-client server
 
@@ -86,9 +94,9 @@ class Propagation:
         if not changed:
             return
         if replacement is not None:
-            self.pending.extend((db_index, command) for command in replacement)
+            self.pending.extend((db_index, command, True) for command in replacement)
         elif argv is not None:
-            self.pending.append((db_index, argv))
+            self.pending.append((db_index, argv, True))
 
     def flush(self) -> None:
         """Send the pending unit to every sink (one command alone, several in MULTI/EXEC)."""
@@ -96,18 +104,21 @@ class Propagation:
         if not pending or self.in_transaction:
             return
         self.pending = []
-        wrap = len(pending) > 1
         if self.to_replicas is not None:
-            self.replicas_db, data = _encode_unit(pending, self.replicas_db, wrap)
+            self.replicas_db, data = _encode_unit(pending, self.replicas_db)
             self.to_replicas(data)
         if self.to_aof is not None:
-            self.aof_db, data = _encode_unit(pending, self.aof_db, wrap)
-            self.to_aof(data)
+            recorded = [entry for entry in pending if entry[2]]
+            if recorded:
+                self.aof_db, data = _encode_unit(recorded, self.aof_db)
+                self.to_aof(data)
 
 
-def _encode_unit(pending: list[tuple[int, list[bytes]]], stream_db: int, wrap: bool) -> tuple[int, bytes]:
+def _encode_unit(pending: list[tuple[int, list[bytes], bool]], stream_db: int) -> tuple[int, bytes]:
     """The bytes of one unit for a stream now in ``stream_db``, and the database it
-    ends in. The SELECT goes before MULTI, as Redis writes it."""
+    ends in: one command alone, several in MULTI ... EXEC. The SELECT goes before
+    MULTI, as Redis writes it."""
+    wrap = len(pending) > 1
     parts = []
     first_db = pending[0][0]
     if wrap:
@@ -115,7 +126,7 @@ def _encode_unit(pending: list[tuple[int, list[bytes]]], stream_db: int, wrap: b
             parts.append(encode_command([b"SELECT", b"%d" % first_db]))
             stream_db = first_db
         parts.append(MULTI)
-    for db_index, argv in pending:
+    for db_index, argv, _recorded in pending:
         if db_index != stream_db:
             parts.append(encode_command([b"SELECT", b"%d" % db_index]))
             stream_db = db_index

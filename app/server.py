@@ -191,14 +191,16 @@ class HangupWatcher:
 
 def _replication_cron(state: ServerState) -> None:
     """Once a second, as Redis' replicationCron: PING the replicas every
-    ``repl-ping-replica-period`` seconds, so they can tell a silent master from a dead one."""
+    ``repl-ping-replica-period`` seconds, so they can tell a silent master from a dead
+    one, and count the replicas that still acknowledge (min-replicas-to-write)."""
     since_ping = 0
     while not state.shutdown_requested.wait(1.0):
         since_ping += 1
-        if since_ping >= state.config["repl-ping-replica-period"]:
-            since_ping = 0
-            with state.keyspace.lock:
+        with state.keyspace.lock:
+            if since_ping >= state.config["repl-ping-replica-period"]:
+                since_ping = 0
                 state.replication.ping_replicas()
+            state.update_write_refusal()  # replicas that stopped acknowledging no longer count
 
 
 def _address(address: tuple) -> str:

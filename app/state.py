@@ -19,6 +19,9 @@ from app.pubsub import PubSub
 from app.replication.master import Replication, new_replication_id
 from app.store.keyspace import Keyspace
 
+READONLY = ReplyError("READONLY You can't write against a read only replica.")
+NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
+
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
 
 
@@ -49,7 +52,7 @@ class ServerState:
         # Replication (app/replication/): ID, offset, backlog, replicas, and the link to
         # our master when we are a replica (started by `start_replication`).
         self.replication = Replication(self)
-        self.read_only_replica = False  # refuse writes from clients (dispatch.py)
+        self.write_refusal: ReplyError | None = None  # what refuses client writes now (dispatch.py)
         self.reset_stats()
         self.apply_config()
 
@@ -65,7 +68,7 @@ class ServerState:
         attributes, and pass requirepass on to the default user. ``changed`` names what a
         CONFIG SET set (None at start-up: everything)."""
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
-        self.read_only_replica = bool(self.config["replicaof"]) and self.config["replica-read-only"]
+        self.update_write_refusal()
         backlog = self.replication.backlog
         if backlog is not None and backlog.size != self.config["repl-backlog-size"]:
             backlog.resize(self.config["repl-backlog-size"])
@@ -99,6 +102,21 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    def update_write_refusal(self) -> None:
+        """Whether clients' writes are refused, and with which error: READONLY on a
+        read-only replica; NOREPLICAS on a master with fewer replicas that acknowledged
+        within ``min-replicas-max-lag`` seconds than ``min-replicas-to-write``. Kept as
+        one attribute, so a write pays one test; refreshed every second by the
+        replication cron and whenever a replica comes or goes."""
+        config = self.config
+        refusal = None
+        if config["replicaof"]:
+            refusal = READONLY if config["replica-read-only"] else None
+        elif config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
+            good = self.replication.good_replicas(config["min-replicas-max-lag"])
+            refusal = NOREPLICAS if good < config["min-replicas-to-write"] else None
+        self.write_refusal = refusal
 
     def replicate_from(self, master: tuple[str, int] | None, continue_own_history: bool) -> None:
         """Become a replica of ``master`` (host, port), or a master again (None): what

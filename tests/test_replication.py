@@ -151,6 +151,19 @@ def _propagation_script(port: int) -> None:
         ("MULTI",), ("GET", "t1"), ("EXEC",),
         ("SELECT", "3"), ("SET", "x", "1"), ("SELECT", "0"), ("SET", "y", "1"),
         ("FLUSHDB",), ("SET", "after-flush", "1"),
+        # Consumer groups: deliveries reach replicas as XCLAIMs, NOACK reads as SETID.
+        ("XADD", "g", "1-1", "a", "1"), ("XADD", "g", "2-1", "b", "2"), ("XADD", "g", "3-1", "c", "3"),
+        ("XGROUP", "CREATE", "g", "grp", "0"), ("XREADGROUP", "GROUP", "grp", "alice", "COUNT", "2", "STREAMS", "g", ">"),
+        ("XREADGROUP", "GROUP", "grp", "bob", "NOACK", "STREAMS", "g", ">"),
+        ("XREADGROUP", "GROUP", "grp", "alice", "STREAMS", "g", "0"),
+        ("XREADGROUP", "GROUP", "grp", "carol", "STREAMS", "g", ">"),
+        ("XCLAIM", "g", "grp", "bob", "0", "1-1"), ("XAUTOCLAIM", "g", "grp", "carol", "0", "0-0"),
+        ("XACK", "g", "grp", "1-1"), ("XGROUP", "CREATECONSUMER", "g", "grp", "dave"),
+        ("XGROUP", "DELCONSUMER", "g", "grp", "dave"), ("XDEL", "g", "2-1"),
+        ("XAUTOCLAIM", "g", "grp", "carol", "0", "0-0"), ("XCLAIM", "g", "grp", "erin", "0", "9-9", "LASTID", "3-1"),
+        ("XCLAIM", "g", "grp", "erin", "0", "9-9", "LASTID", "5-1"),
+        ("XGROUP", "SETID", "g", "grp", "0"), ("XGROUP", "CREATE", "g", "grp2", "$", "MKSTREAM"),
+        ("PUBLISH", "channel", "hello"), ("SPUBLISH", "shard", "hi"),
     ]
     for step in steps:
         client.call(*step)
@@ -349,3 +362,34 @@ def test_redis_cli_rdb_and_replica_modes(tmp_path):
             follower.wait()
     finally:
         server.stop()
+
+
+def test_min_replicas_to_write_refuses_writes_without_enough_good_replicas():
+    master = start_ours("--min-replicas-to-write", "1")
+    try:
+        with RawConnection(master.port) as client:
+            assert client.call("SET", "k", "v") == b"-NOREPLICAS Not enough good replicas to write.\r\n"
+            assert client.call("GET", "k") == b"$-1\r\n"  # reads are fine
+            replica = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+            try:
+                wait_until(lambda: client.call("SET", "k", "v") == b"+OK\r\n", what="the replica to count")
+                assert b"min_slaves_good_slaves:1" in client.call("INFO", "replication")
+            finally:
+                replica.stop()
+            wait_until(lambda: client.call("SET", "k", "v").startswith(b"-NOREPLICAS"), what="the replica to go")
+    finally:
+        master.stop()
+
+
+def test_publish_reaches_the_subscribers_of_replicas():
+    master = start_ours()
+    replica = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    try:
+        wait_until(lambda: link_up(replica.port), what="replica link up")
+        with RawConnection(replica.port) as subscriber:
+            assert subscriber.call("SUBSCRIBE", "news") == b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+            assert redis.Redis(port=master.port).publish("news", "hello") == 0  # nobody on the master
+            assert subscriber.read() == [b"message", b"news", b"hello"]
+    finally:
+        replica.stop()
+        master.stop()

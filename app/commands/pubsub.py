@@ -107,6 +107,8 @@ def sunsubscribe(client, *channels: bytes):
          complexity="O(N+M) where N is the number of clients subscribed to the receiving channel and M is the "
                     "total number of subscribed patterns (by any client).")
 def publish(client, channel: bytes, message: bytes):
+    # Replicas publish it to their own subscribers too; the AOF does not keep it.
+    client.server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
     return client.server.pubsub.publish(channel, message)
 
 
@@ -114,6 +116,7 @@ def publish(client, channel: bytes, message: bytes):
          summary="Post a message to a shard channel",
          complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.")
 def spublish(client, channel: bytes, message: bytes):
+    client.server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
     return client.server.pubsub.spublish(channel, message)
 
 

@@ -417,6 +417,8 @@ def _info_replication(server) -> dict:
         )
     online = [link for link in replication.replicas]
     info["connected_slaves"] = len(online)
+    if server.config["min-replicas-to-write"] and server.config["min-replicas-max-lag"]:
+        info["min_slaves_good_slaves"] = replication.good_replicas(server.config["min-replicas-max-lag"])
     now = time.monotonic()
     for number, link in enumerate(online):
         info[f"slave{number}"] = (f"ip={link.ip},port={link.listening_port},state={link.state},"

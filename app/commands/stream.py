@@ -508,10 +508,12 @@ def _consumer(db, key: bytes, group, name: bytes, now: int) -> Consumer:
     return consumer
 
 
-def _deliver(stream: Stream, group, consumer: Consumer, start, count: int, noack: bool, now: int) -> list:
+def _deliver(stream: Stream, group, consumer: Consumer, start, count: int, noack: bool, now: int,
+             key: bytes = b"", group_name: bytes = b"", ops: list | None = None) -> list:
     """New entries from ``start`` for a consumer (streamReplyWithRange with a group):
     the group's last ID and read counter move on, and each entry joins the pending
-    lists, taken from whoever had it, unless NOACK."""
+    lists, taken from whoever had it, unless NOACK. What replicas must do to match is
+    appended to ``ops``: an XCLAIM per entry, or with NOACK the group's new last ID."""
     found = stream.range(start, MAX_ID, count)
     for entry_id, _fields in found:
         if entry_id > group.last_id:
@@ -530,7 +532,24 @@ def _deliver(stream: Stream, group, consumer: Consumer, start, count: int, noack
             pending.consumer.pending.remove(entry_id)
             pending.consumer, pending.delivery_time, pending.delivery_count = consumer, now, 1
         consumer.pending.add(entry_id, pending)
+        if ops is not None:
+            ops.append(_xclaim_command(key, group_name, group, entry_id, pending))
+    if noack and found and ops is not None:
+        ops.append(_setid_command(key, group_name, group))
     return _entries(found)
+
+
+def _setid_command(key: bytes, group_name: bytes, group) -> list[bytes]:
+    """The XGROUP SETID that gives a replica the group's last ID and read counter."""
+    return [b"XGROUP", b"SETID", key, group_name, format_id(group.last_id), b"ENTRIESREAD", b"%d" % group.entries_read]
+
+
+def _xclaim_command(key: bytes, group_name: bytes, group, entry_id, pending: PendingEntry) -> list[bytes]:
+    """The XCLAIM that gives a replica this pending entry exactly as we have it
+    (Redis: streamPropagateXCLAIM); FORCE creates it, JUSTID leaves its count alone."""
+    return [b"XCLAIM", key, group_name, pending.consumer.name, b"0", format_id(entry_id),
+            b"TIME", b"%d" % pending.delivery_time, b"RETRYCOUNT", b"%d" % pending.delivery_count,
+            b"FORCE", b"JUSTID", b"LASTID", format_id(group.last_id)]
 
 
 def _history(stream: Stream, consumer: Consumer, start, count: int, now: int) -> list:
@@ -663,6 +682,7 @@ def _read(client, args: tuple[bytes, ...], xreadgroup: bool):
             after.append(None if xreadgroup and entry_id == MAX_ID else entry_id)
     now = now_ms()
     served = []
+    ops: list[list[bytes]] = []  # what replicas are sent instead of XREADGROUP
     for i, key in enumerate(parsed.keys):
         stream = db.lookup_read(key)  # Redis looks each key up a second time here
         if stream is None:
@@ -677,12 +697,18 @@ def _read(client, args: tuple[bytes, ...], xreadgroup: bool):
                 served.append((key, _history(stream, consumer, start, parsed.count, now)))
                 _dirty(db)
             elif stream.length and stream.last_entry_id() > group.last_id:
+                if parsed.noack and parsed.consumer not in group.consumers:
+                    ops.append([b"XGROUP", b"CREATECONSUMER", key, parsed.group, parsed.consumer])
                 consumer = _consumer(db, key, group, parsed.consumer, now)
                 start = increment_id(group.last_id)
-                served.append((key, _deliver(stream, group, consumer, start, parsed.count, parsed.noack, now)))
+                served.append((key, _deliver(stream, group, consumer, start, parsed.count, parsed.noack, now,
+                                             key, parsed.group, ops)))
                 _dirty(db)
         elif stream.length and stream.last_entry_id() > start:
             served.append((key, _entries(stream.range(increment_id(start), MAX_ID, parsed.count))))
+    if xreadgroup:
+        # Reading one's history changes delivery counts but sends nothing, as in Redis.
+        propagate_as(client, *ops)
     if served:
         return _streams_reply(client, served)
     if not parsed.block:
@@ -714,9 +740,14 @@ def _serve_group_reader(client, db, key: bytes, stream, parsed: _ReadArguments, 
     if stream.last_id <= group.last_id:
         return None
     now = now_ms()
+    ops: list[list[bytes]] = []
+    if parsed.noack and parsed.consumer not in group.consumers:
+        ops.append([b"XGROUP", b"CREATECONSUMER", key, parsed.group, parsed.consumer])
     consumer = _consumer(db, key, group, parsed.consumer, now)
     # Served after waiting, the read itself counts no change (Redis' serveClientsBlockedOnStreamKey).
-    entries = _deliver(stream, group, consumer, increment_id(group.last_id), count, parsed.noack, now)
+    entries = _deliver(stream, group, consumer, increment_id(group.last_id), count, parsed.noack, now, key,
+                       parsed.group, ops)
+    db.keyspace.propagation.replace(*ops)
     return _streams_reply(client, [(key, entries)])
 
 
@@ -1036,7 +1067,9 @@ def xclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_arg: 
         else:
             raise ReplyError(f"ERR Unrecognized XCLAIM option '{_name(args[i])}'")
         i += 1
-    if last_id > group.last_id:
+    ops: list[list[bytes]] = []  # what replicas are sent: an XCLAIM per entry that changed
+    moved_last_id = last_id > group.last_id
+    if moved_last_id:
         group.last_id = last_id
         _dirty(db)
     if delivery_time is None or not 0 <= delivery_time <= now:
@@ -1047,6 +1080,8 @@ def xclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_arg: 
         pending = group.pending.get(entry_id)
         if stream.get(entry_id) is None:  # deleted from the stream: forget it
             if pending is not None:
+                if pending.consumer is not None:
+                    ops.append(_xclaim_command(key, name, group, entry_id, pending))
                 _forget_deleted(group, entry_id)
                 _dirty(db)
             continue
@@ -1066,7 +1101,11 @@ def xclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_arg: 
         elif not justid:
             pending.delivery_count += 1
         claimed.append(format_id(entry_id) if justid else _one_entry(stream, entry_id))
+        ops.append(_xclaim_command(key, name, group, entry_id, pending))
         _dirty(db)
+    if moved_last_id and not ops:  # LASTID alone: the group's new last ID
+        ops.append(_setid_command(key, name, group))
+    propagate_as(client, *ops)
     return claimed
 
 
@@ -1104,6 +1143,7 @@ def xautoclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_a
     consumer = None
     attempts = count * 10
     claimed, deleted = [], []
+    ops: list[list[bytes]] = []  # an XCLAIM per entry, as Redis propagates XAUTOCLAIM
     scan = group.pending.ids_from(start)
     next_id = None
     for entry_id in scan:
@@ -1113,6 +1153,8 @@ def xautoclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_a
         attempts -= 1
         pending = group.pending.get(entry_id)
         if stream.get(entry_id) is None:  # deleted from the stream: forget it, and say so
+            if pending.consumer is not None:
+                ops.append(_xclaim_command(key, name, group, entry_id, pending))
             _forget_deleted(group, entry_id)
             deleted.append(format_id(entry_id))
             count -= 1
@@ -1127,8 +1169,10 @@ def xautoclaim(client, key: bytes, name: bytes, consumer_name: bytes, min_idle_a
         if not justid:
             pending.delivery_count += 1
         claimed.append(format_id(entry_id) if justid else _one_entry(stream, entry_id))
+        ops.append(_xclaim_command(key, name, group, entry_id, pending))
         count -= 1
         _dirty(db)
+    propagate_as(client, *ops)
     # The next call's start: the first pending entry not looked at, or 0-0 at the end.
     return [format_id(next_id or MIN_ID), claimed, deleted]
 

@@ -138,6 +138,7 @@ class Replication:
             log.notice(f"Partial resynchronization request from {client.addr} accepted. Sending "
                        f"{self.offset + 1 - offset} bytes of backlog starting from offset {offset}.")
             link.state = "online"
+            self.server.update_write_refusal()
             client.outbox.put(b"+CONTINUE %s\r\n" % self.replid.encode(), limits)
             client.outbox.put(self.backlog.read_from(offset), limits)
             return
@@ -171,6 +172,7 @@ class Replication:
                 outbox.put(data, limits)
             link.pending = []
             link.state = "online"
+            self.server.update_write_refusal()
             log.notice(f"Synchronization with replica {link.client.addr} succeeded")
 
     def drop(self, client) -> None:
@@ -181,6 +183,7 @@ class Replication:
             log.notice(f"Connection with replica {client.addr} lost.")
         client.replica = None
         client.close()
+        self.server.update_write_refusal()
         self.acks.notify_all()
 
     # --- acknowledgements and WAIT
@@ -190,6 +193,12 @@ class Replication:
         link.ack_offset = max(link.ack_offset, offset)
         link.ack_time = time.monotonic()
         self.acks.notify_all()
+
+    def good_replicas(self, max_lag: int) -> int:
+        """Replicas online that acknowledged within ``max_lag`` seconds
+        (min-replicas-to-write; Redis: refreshGoodSlavesCount)."""
+        now = time.monotonic()
+        return sum(1 for link in self.replicas if link.state == "online" and now - link.ack_time <= max_lag)
 
     def count_acked(self, offset: int) -> int:
         return sum(1 for link in self.replicas if link.state == "online" and link.ack_offset >= offset)
