@@ -393,3 +393,42 @@ def test_publish_reaches_the_subscribers_of_replicas():
     finally:
         replica.stop()
         master.stop()
+
+
+def test_a_restarted_replica_catches_up():
+    master = start_ours()
+    replica = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    try:
+        wait_until(lambda: link_up(replica.port), what="replica link up")
+        mixed_writes(master.port, "before", 2)
+        port = replica.port
+        replica.stop()
+        mixed_writes(master.port, "while-down", 2)
+        replica = start_ours("--replicaof", f"127.0.0.1 {master.port}", port=port)
+        wait_until(lambda: link_up(port) and offsets_match(master.port, port), what="the replica to catch up")
+        assert dataset(port) == dataset(master.port)
+    finally:
+        replica.stop()
+        master.stop()
+
+
+def test_a_restarted_master_is_followed_again(tmp_path):
+    master = start_ours("--dir", str(tmp_path), "--save", "")
+    replica = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    try:
+        wait_until(lambda: link_up(replica.port), what="replica link up")
+        mixed_writes(master.port, "saved", 2)
+        redis.Redis(port=master.port).save()
+        expected = dataset(master.port)
+        port = master.port
+        master.stop()
+        wait_until(lambda: not link_up(replica.port), what="the replica to notice")
+        assert dataset(replica.port) == expected  # it serves what it had meanwhile
+        master = start_ours("--dir", str(tmp_path), "--save", "", port=port)  # loads dump.rdb
+        redis.Redis(port=port).set("after-restart", "1")
+        # The master has a new history: the replica resyncs in full from it.
+        wait_until(lambda: link_up(replica.port) and offsets_match(port, replica.port), what="the replica to resync")
+        assert dataset(replica.port) == dataset(port) == {**expected, (0, b"after-restart"): ("string", b"1", False)}
+    finally:
+        replica.stop()
+        master.stop()
