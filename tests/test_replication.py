@@ -432,3 +432,43 @@ def test_a_restarted_master_is_followed_again(tmp_path):
     finally:
         replica.stop()
         master.stop()
+
+
+def test_a_continued_stream_stays_in_its_database():
+    """+CONTINUE resumes mid-stream, after the SELECT: the replica must still be in it."""
+    master = start_ours()
+    replica = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    try:
+        wait_until(lambda: link_up(replica.port), what="replica link up")
+        in_db3 = redis.Redis(port=master.port, db=3)
+        in_db3.set("first", "1")
+        wait_until(lambda: offsets_match(master.port, replica.port), what="the replica to catch up")
+        assert redis.Redis(port=master.port).client_kill_filter(_type="replica") == 1
+        in_db3.set("second", "2")  # no SELECT: the stream is in database 3 already
+        wait_until(lambda: link_up(replica.port) and offsets_match(master.port, replica.port),
+                   what="the replica to continue")
+        assert redis.Redis(port=master.port).info("stats")["sync_partial_ok"] == 1
+        assert dataset(replica.port) == dataset(master.port)
+    finally:
+        replica.stop()
+        master.stop()
+
+
+def test_a_promoted_replica_lets_its_own_replicas_continue():
+    master = start_ours()
+    middle = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    leaf = start_ours("--replicaof", f"127.0.0.1 {middle.port}")
+    try:
+        wait_until(lambda: link_up(middle.port) and link_up(leaf.port), what="links up")
+        mixed_writes(master.port, "m", 2)
+        wait_until(lambda: offsets_match(master.port, middle.port, leaf.port), what="the chain to catch up")
+        assert redis.Redis(port=middle.port).execute_command("REPLICAOF", "NO", "ONE") == b"OK"
+        mixed_writes(middle.port, "promoted", 2)
+        wait_until(lambda: link_up(leaf.port) and offsets_match(middle.port, leaf.port), what="the leaf to continue")
+        info = redis.Redis(port=middle.port).info()
+        assert (info["sync_full"], info["sync_partial_ok"]) == (1, 1)  # the leaf continued under replid2
+        assert redis.Redis(port=leaf.port).info("replication")["master_replid"] == info["master_replid"]
+        assert dataset(leaf.port) == dataset(middle.port)
+    finally:
+        for server in (leaf, middle, master):
+            server.stop()

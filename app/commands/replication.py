@@ -126,7 +126,12 @@ def _replicaof(client, host: bytes, port: bytes):
     if host.lower() == b"no" and port.lower() == b"one":
         if server.role == "slave":
             server.replicate_from(None, False)
-            server.replication.shift_replication_id()
+            replication = server.replication
+            replication.shift_replication_id()
+            # Our replicas must learn the new ID: they reconnect, and continue from the
+            # backlog under it (replid2). Our own writes start with a SELECT.
+            replication.disconnect_replicas()
+            server.keyspace.propagation.replicas_db = -1
             log.notice(f"MASTER MODE enabled (user request from '{client.addr}')")
         return "OK"
     if client.replica is not None:

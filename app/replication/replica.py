@@ -98,6 +98,10 @@ class MasterLink:
         self.last_io = time.monotonic()
         self.down_since: float | None = None  # when an established link broke
         self.client: Client | None = None
+        # The database the master's stream is in: kept across a broken link, because a
+        # stream that continues (+CONTINUE) does not say SELECT again (Redis keeps its
+        # cached master client for the same reason).
+        self.stream_db = 0
         # PSYNC asks to continue (our replid, offset + 1) when we have a history to
         # continue: after a broken link, or a master turned replica (Redis caches
         # itself as the master then). A fresh server asks for everything: PSYNC ? -1.
@@ -139,6 +143,7 @@ class MasterLink:
             if self.state == "connected":
                 self.can_continue = True  # our data is the master's up to our offset
                 self.down_since = time.monotonic()
+                self.stream_db = self.client.db.index
             self.state = "connect"
             if self.client is not None:
                 self.client.forget_state()
@@ -210,6 +215,7 @@ class MasterLink:
 
     def _full_resync(self, reader: _Reader, replid: str, offset: int) -> None:
         log.notice(f"Full resync from master: {replid}:{offset}")
+        self.stream_db = 0  # a new stream starts in database 0
         header = reader.line()
         while not header:  # keep-alive newlines before the payload
             header = reader.line()
@@ -250,6 +256,7 @@ class MasterLink:
         client.is_master = True
         client.authenticated = True
         client.set_reply_mode(b"OFF")
+        client.db = keyspace.databases[self.stream_db]
         with keyspace.lock:
             self.client = client
             self.state = "connected"
