@@ -54,6 +54,7 @@ class Client:
         self.replica_capa: set[bytes] = set()
         self.replica_rdb_only = False
         self.woff = 0  # the replication offset after this client's last command (WAIT)
+        self.monitoring = False  # MONITOR (app/monitor.py): gets every command run, as text
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
         self.reply_mode = b"ON"
         self.replies_muted = False  # checked for every command, so one flag for all modes
@@ -102,6 +103,9 @@ class Client:
             self.server.pubsub.unsubscribe_all(self)
         if self.replica is not None:
             self.server.replication.drop(self)
+        if self.monitoring:
+            self.monitoring = False
+            self.server.monitors.remove(self)
 
     def set_reply_mode(self, mode: bytes) -> None:
         """CLIENT REPLY ON, OFF or SKIP (the reply to the next command only)."""
@@ -119,11 +123,13 @@ class Client:
         return NO_REPLY
 
     def flags(self) -> str:
-        """The ``flags=`` field of CLIENT LIST, in Redis' order: S a replica of ours, M our
-        master, P subscribed, x in MULTI,
+        """The ``flags=`` field of CLIENT LIST, in Redis' order: O a monitor, S a replica
+        of ours, M our master, P subscribed, x in MULTI,
         b blocked, d a watched key changed, e no-evict; N for none of them."""
         flags = ""
-        if self.replica is not None:
+        if self.monitoring:
+            flags += "O"
+        elif self.replica is not None:
             flags += "S"
         if self.is_master:
             flags += "M"

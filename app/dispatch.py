@@ -27,6 +27,7 @@ handed to replicas and the append-only file (app/propagation.py).
 
 from __future__ import annotations
 
+from app import monitor
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
@@ -76,6 +77,8 @@ def lookup(argv: list[bytes]) -> tuple[Command | None, int, ReplyError | None]:
     return entry, start, None
 
 
+# What a replica's or a monitor's own connection may not run (Redis: processCommand).
+KEYSPACE_FLAGS = frozenset({"readonly", "write", "may_replicate"})
 # Commands that run at once inside MULTI instead of being queued (Redis: processCommand).
 RUN_INSIDE_MULTI = frozenset({"exec", "discard", "multi", "watch", "quit", "reset"})
 # The only commands a RESP2 client may send while subscribed to something.
@@ -85,9 +88,12 @@ SUBSCRIBED_MODE_COMMANDS = frozenset(
 
 
 def _refusal_in_state(client: Client, entry: Command) -> ReplyError | None:
-    """The errors of the rare states, checked in Redis' order: a command flagged
-    ``no_multi`` inside MULTI, then anything but (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET
-    in RESP2 subscribed mode (RESP3 has no such mode: its messages are push frames)."""
+    """The errors of the rare states, checked in Redis' order: a replica's or a
+    monitor's connection touching keys, a command flagged ``no_multi`` inside MULTI, then
+    anything but (P|S)(UN)SUBSCRIBE, PING, QUIT and RESET in RESP2 subscribed mode (RESP3
+    has no such mode: its messages are push frames)."""
+    if (client.monitoring or client.replica is not None) and entry.flags & KEYSPACE_FLAGS:
+        return ReplyError("ERR Replica can't interact with the keyspace")
     if client.multi is not None and "no_multi" in entry.flags:
         return ReplyError("ERR Command not allowed inside a transaction")
     if client.subscriptions and client.protocol == 2 and entry.name.split("|")[0] not in SUBSCRIBED_MODE_COMMANDS:
@@ -110,7 +116,7 @@ def execute(client: Client, argv: list[bytes]):
     with server.keyspace.lock:
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
-        if refusal is None and (client.multi is not None or client.subscriptions):
+        if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
             refusal = _refusal_in_state(client, entry)
             if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
                 if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
@@ -134,7 +140,7 @@ def execute(client: Client, argv: list[bytes]):
             reply = entry.call(client, argv[start:])
             propagation = keyspace.propagation
             if propagation.enabled:  # replicas or an AOF: send what changed
-                changed = keyspace.dirty != dirty
+                changed = keyspace.dirty > dirty  # not "!=": SAVE sets it back to 0, as in Redis
                 propagation.command_done(client.db.index, argv, changed)
                 propagation.flush()
                 if changed:
@@ -151,6 +157,8 @@ def execute(client: Client, argv: list[bytes]):
             # messages published to it (app/outbox.py).
             queue_reply(client, reply)
             reply = NO_REPLY
+        if server.monitors and refusal is None and "admin" not in entry.flags:
+            monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
     return reply
 
 

@@ -78,7 +78,7 @@ class Connection(socketserver.BaseRequestHandler):
         while not client.close_after_reply:
             # The idle timeout may change at any time through CONFIG SET. Subscribers are
             # spared, as in Redis.
-            wanted = None if client.subscriptions or client.replica else config["timeout"] or None
+            wanted = None if client.subscriptions or client.replica or client.monitoring else config["timeout"] or None
             if wanted != timeout:
                 timeout = wanted
                 sock.settimeout(timeout)

@@ -47,6 +47,7 @@ class ServerState:
         self.run_id = new_replication_id()
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
         self.clients: dict[int, Client] = {}
+        self.monitors: list[Client] = []  # clients that sent MONITOR (app/monitor.py)
         self._client_ids = itertools.count(1)
         self.shutdown_requested = threading.Event()
         # Replication (app/replication/): ID, offset, backlog, replicas, and the link to

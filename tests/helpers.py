@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -56,9 +57,10 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: f
 class ServerProcess:
     """A server running as a child process, stopped by `stop` (or as a context manager)."""
 
-    def __init__(self, argv: list[str], port: int, cwd: str | None = None):
+    def __init__(self, argv: list[str], port: int, cwd: str | None = None, scratch: str | None = None):
         self.port = port
         self.argv = argv
+        self.scratch = scratch  # a directory of its own, removed by `stop`
         self.process = subprocess.Popen(
             argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
@@ -76,6 +78,8 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
         return self.process.stdout.read().decode(errors="replace")
 
     def __enter__(self) -> ServerProcess:
@@ -86,10 +90,17 @@ class ServerProcess:
 
 
 def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None) -> ServerProcess:
-    """Our server on a free port; a config file, like redis-server's, comes first."""
+    """Our server on a free port; a config file, like redis-server's, comes first.
+
+    Without ``cwd`` it runs in a temporary directory of its own: stopping it (SIGTERM)
+    saves the RDB file in its working directory, as Redis does with save points set,
+    and that file must not reach the next server started, nor the checkout."""
     port = port or free_port()
     leading = [config_file] if config_file else []
-    return ServerProcess([str(ROOT / "your_program.sh"), *leading, "--port", str(port), *args], port, cwd)
+    scratch = None
+    if cwd is None:
+        cwd = scratch = tempfile.mkdtemp(prefix="ours-")
+    return ServerProcess([str(ROOT / "your_program.sh"), *leading, "--port", str(port), *args], port, cwd, scratch)
 
 
 def redis_server_path() -> str | None:

@@ -472,3 +472,19 @@ def test_a_promoted_replica_lets_its_own_replicas_continue():
     finally:
         for server in (leaf, middle, master):
             server.stop()
+
+
+def test_save_on_the_master_is_not_sent_to_replicas():
+    """SAVE sets the change counter back to zero: that is not a change to propagate."""
+    master = start_ours("--save", "")
+    try:
+        peer, _resync, _payload = handshake_as_replica(master.port)
+        with RawConnection(master.port) as client:
+            assert client.call("SET", "k", "v") == b"+OK\r\n"
+            assert client.call("SAVE") == b"+OK\r\n"
+            assert client.call("SET", "after", "1") == b"+OK\r\n"
+        assert peer.read_command() == [b"SET", b"k", b"v"]
+        assert peer.read_command() == [b"SET", b"after", b"1"]
+        peer.close()
+    finally:
+        master.stop()

@@ -178,3 +178,18 @@ def role(client):
         if link.state == "online"
     ]
     return [b"master", replication.offset, replicas]
+
+
+@_server_command("monitor", arity=1, flags="admin noscript loading stale", since="1.0.0",
+                 summary="Listen for all requests received by the server in real time", complexity="")
+def monitor(client):
+    """From now on the client receives every command the server runs (app/monitor.py).
+    Redis keeps it in replication.c: a monitor is a kind of replica, fed text."""
+    if client.monitoring or client.replica is not None:
+        return NO_REPLY  # already one: ignored, as in Redis
+    if client.outbox is None:
+        client.outbox = client.open_outbox()
+    client.monitoring = True
+    client.server.monitors.append(client)
+    return "OK"
+

@@ -23,6 +23,7 @@ So does EXEC after a watched key has expired, as in Redis 7.0.
 
 from __future__ import annotations
 
+from app import monitor
 from app.commands.registry import KeySpec, command
 from app.protocol import ENCODERS, NO_REPLY, NULL_ARRAY, ReplyError
 
@@ -97,7 +98,10 @@ def _run_queued(client, entry, argv: list[bytes], start: int):
     dirty = keyspace.dirty
     reply = entry.call(client, argv[start:])
     if keyspace.propagation.enabled:
-        keyspace.propagation.command_done(client.db.index, argv, keyspace.dirty != dirty)
+        keyspace.propagation.command_done(client.db.index, argv, keyspace.dirty > dirty)
+    server = client.server
+    if server.monitors and "admin" not in entry.flags:
+        monitor.feed(server, client, argv)
     return reply
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from app import protocol
+from app.quoting import needs_repr, sds_repr
 
 # --------------------------------------------------------------------------- what Redis logs
 
@@ -235,31 +236,16 @@ def _name_str(raw: bytes) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-# sdscatrepr's escapes; every other byte outside printable ASCII becomes \xHH.
-_REPR_ESCAPES = {
-    ord("\\"): "\\\\", ord('"'): '\\"', ord("\n"): "\\n", ord("\r"): "\\r",
-    ord("\t"): "\\t", ord("\a"): "\\a", ord("\b"): "\\b",
-}
-
-
 def _needs_quoting(raw: bytes) -> bool:
-    """sdsneedsrepr: a space, a control or non-ASCII byte, a backslash or a double quote.
-    Not a single quote, although sdssplitargs treats one as an opening quote: Redis
-    writes ``file it's.aof.1.incr.aof ...`` bare and then refuses to read it back."""
-    return any(byte < 0x21 or byte > 0x7E or byte in _REPR_ESCAPES for byte in raw)
+    """sdsneedsrepr (app/quoting.py). Not a single quote, although sdssplitargs treats
+    one as an opening quote: Redis writes ``file it's.aof.1.incr.aof ...`` bare and then
+    refuses to read it back."""
+    return needs_repr(raw)
 
 
 def _quote(raw: bytes) -> str:
     """sdscatrepr: the bytes between double quotes, escaped so sdssplitargs reads them back."""
-    parts = []
-    for byte in raw:
-        if byte in _REPR_ESCAPES:
-            parts.append(_REPR_ESCAPES[byte])
-        elif 0x20 <= byte <= 0x7E:
-            parts.append(chr(byte))
-        else:
-            parts.append(f"\\x{byte:02x}")
-    return '"' + "".join(parts) + '"'
+    return sds_repr(raw)
 
 
 MANIFEST_MAX_LINE = 1024

@@ -1,0 +1,50 @@
+"""MONITOR: every command the server runs, as a line of text, to the clients watching.
+
+Redis feeds its monitors from ``call()``, after a command ran (replicationFeedMonitors):
+the time, the database and the client's address, then each argument quoted::
+
+    +1700000000.123456 [0 127.0.0.1:53122] "SET" "fruit" "mango"
+
+The dispatcher calls `feed` for every command it runs (EXEC for each queued command,
+then for EXEC itself), except commands flagged ``admin`` (CONFIG, CLIENT LIST...), and
+only when someone monitors: with no monitor the cost is one test of an empty list.
+A monitor gets its lines through its outbox (app/outbox.py), like a subscriber its
+messages, so a slow monitor never delays the client whose command it watches.
+Passwords never appear: AUTH's arguments, and HELLO's after AUTH, are redacted.
+"""
+
+from __future__ import annotations
+
+import time
+
+from app.quoting import sds_repr
+
+REDACTED = b"(redacted)"
+
+
+def _shown(argv: list[bytes]) -> list[bytes]:
+    """The arguments as a monitor may see them (Redis: redactClientCommandArgument)."""
+    name = argv[0].lower()
+    if name == b"auth":
+        return [argv[0]] + [REDACTED] * (len(argv) - 1)
+    if name == b"hello":
+        shown = list(argv)
+        for i, arg in enumerate(argv[:-2]):
+            if arg.lower() == b"auth":
+                shown[i + 1] = shown[i + 2] = REDACTED
+        return shown
+    return argv
+
+
+def line(client, argv: list[bytes], now: float) -> bytes:
+    """One MONITOR line, as RESP's simple string (it never holds CR or LF: they are escaped)."""
+    origin = f"{client.db.index} {client.addr}"
+    words = " ".join(sds_repr(arg) for arg in _shown(argv))
+    return f"+{now:.6f} [{origin}] {words}\r\n".encode("utf-8", "surrogateescape")
+
+
+def feed(server, client, argv: list[bytes]) -> None:
+    """Send the command ``client`` just ran to every monitor (the keyspace lock is held)."""
+    data = line(client, argv, time.time())
+    for monitor in server.monitors:
+        monitor.outbox.put(data, (0, 0, 0))  # the normal class: no limit, as Redis' monitors
