@@ -68,6 +68,7 @@ class Client:
         self.in_exec = False  # running EXEC's queue: blocking commands do not block
         self.watched: set[tuple[int, bytes]] = set()
         self.dirty_cas = False
+        self.blocked_ns = 0  # how long the last blocking command waited (app/introspection.py)
         self.waiter = None  # the Waiter while blocked (BLPOP...), for CLIENT UNBLOCK
         # Pub/sub (app/pubsub.py): channels, patterns and shard channels subscribed to,
         # their total (non-zero is RESP2's subscribed mode), and the queue of messages

@@ -112,6 +112,8 @@ def execute(client: Client, argv: list[bytes]):
     server = client.server
     if refusal is None and server.write_refusal is not None and "write" in entry.flags and not client.is_master:
         refusal = server.write_refusal  # READONLY on a replica, NOREPLICAS (min-replicas-to-write)
+    if refusal is None and server.loading and "loading" not in entry.flags and not client.is_master:
+        refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     with server.keyspace.lock:
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys

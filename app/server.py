@@ -23,6 +23,7 @@ import socket
 import socketserver
 import threading
 import time
+from typing import NoReturn
 
 from app import log
 from app.client import Client
@@ -264,14 +265,21 @@ def open_listeners(state: ServerState) -> list[Listener]:
     return listeners
 
 
-def serve(state: ServerState, listeners: list[Listener]) -> None:
-    """Accept connections on every listener until SHUTDOWN, SIGTERM or SIGINT."""
+def start_accepting(state: ServerState, listeners: list[Listener]) -> None:
+    """Accept connections on every listener, from now on: while the dataset loads,
+    clients are answered (LOADING for most commands), as in Redis."""
     for listener in listeners:
         name = f"accept {listener.server_address[0]}"
-        # The poll interval bounds how long SHUTDOWN waits for the accept loop to stop.
         threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
     if hasattr(select, "epoll"):  # Linux; elsewhere a hang-up is noticed at the next push
         state.keyspace.blocked.watcher = HangupWatcher(state.keyspace.blocked)
+
+
+def serve(state: ServerState) -> NoReturn:
+    """Run the background work of a loaded server, and wait for SIGTERM or SIGINT.
+
+    The process ends in `ServerState.shut_down`, from SHUTDOWN or from here; a signal
+    whose final save fails leaves the server running, as in Redis."""
     expiry = threading.Thread(
         target=state.keyspace.run_active_expiry,
         args=(state.shutdown_requested, lambda: 1 / state.config["hz"]),
@@ -280,15 +288,11 @@ def serve(state: ServerState, listeners: list[Listener]) -> None:
     )
     expiry.start()
     threading.Thread(target=_replication_cron, args=(state,), name="replication cron", daemon=True).start()
-    # Waiting with a timeout keeps the main thread responsive to signals.
-    while not state.shutdown_requested.wait(0.1):
-        pass
-    for listener in listeners:
-        listener.shutdown()
-        listener.server_close()
-    with state.keyspace.lock:
-        clients = list(state.clients.values())
-    for client in clients:
-        client.close()
-    log.notice("Redis is now ready to exit, bye bye...")
-
+    while True:
+        # Waiting with a timeout keeps the main thread responsive to signals.
+        while not state.shutdown_signalled.wait(0.1):
+            pass
+        state.shutdown_signalled.clear()
+        with state.keyspace.lock:
+            log.warning("User requested shutdown...")
+            state.shut_down()

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import sys
 import threading
 import time
 
+from app import log
 from app.acl import Users
 from app.client import Client
 from app.config import Config
+from app.introspection import NEVER, Introspection
 from app.outbox import OutboxWriter
 from app.persistence.aof_file import AppendOnlyFile
 from app.persistence.snapshots import Snapshots
@@ -49,10 +52,16 @@ class ServerState:
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []  # clients that sent MONITOR (app/monitor.py)
         self._client_ids = itertools.count(1)
-        self.shutdown_requested = threading.Event()
+        self.shutdown_requested = threading.Event()  # set as the process ends: crons stop
+        self.shutdown_signalled = threading.Event()  # SIGTERM or SIGINT: the main thread shuts down
+        self.loading = False  # the dataset is loading: commands not flagged `loading` are refused
         # Replication (app/replication/): ID, offset, backlog, replicas, and the link to
         # our master when we are a replica (started by `start_replication`).
         self.replication = Replication(self)
+        # The slow log and latency monitor (app/introspection.py); every command's
+        # duration is compared with slow_call_ns, kept up to date by apply_config.
+        self.introspection = Introspection()
+        self.slow_call_ns = NEVER
         self.write_refusal: ReplyError | None = None  # what refuses client writes now (dispatch.py)
         self.reset_stats()
         self.apply_config()
@@ -69,6 +78,7 @@ class ServerState:
         attributes, and pass requirepass on to the default user. ``changed`` names what a
         CONFIG SET set (None at start-up: everything)."""
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
+        self.slow_call_ns = self.introspection.configure(self.config)
         self.update_write_refusal()
         backlog = self.replication.backlog
         if backlog is not None and backlog.size != self.config["repl-backlog-size"]:
@@ -139,6 +149,35 @@ class ServerState:
             replication.link.start()
         replication.update_sinks()
         self.apply_config({"replicaof"})
+
+    def shut_down(self, save: bool | None = None, force: bool = False) -> bool:
+        """SHUTDOWN and SIGTERM, as Redis' prepareForShutdown: save the RDB file when
+        save points are set (``save`` None) or SAVE was given (True), never with NOSAVE
+        (False) nor while loading (the keyspace is half there); then put the AOF on disk
+        and end the process. The caller holds the keyspace lock, and the process ends
+        holding it, as Redis exits inside the command: nothing runs after the final save.
+
+        Returns False, after logging why, only if the save failed without ``force``: the
+        server then goes on serving, as Redis does."""
+        if self.loading:
+            save = False
+        if save or (save is None and self.config["save"]):
+            log.notice("Saving the final RDB snapshot before exiting.")
+            if not self.snapshots.save():
+                if not force:
+                    log.warning("Error trying to save the DB, can't exit.")
+                    log.warning("Errors trying to shut down the server. Check the logs for more information.")
+                    return False
+                log.warning("Error trying to save the DB. Exit anyway.")
+        self.snapshots.remove_background_temporary()
+        self.aof.shutdown()
+        self.shutdown_requested.set()
+        if self.config["pidfile"]:
+            log.notice("Removing the pid file.")
+            with contextlib.suppress(OSError):
+                os.remove(self.config["pidfile"])
+        log.warning("Redis is now ready to exit, bye bye...")
+        os._exit(0)
 
     def count_error(self, error: ReplyError) -> None:
         """Count an error reply by its code, the first word (INFO errorstats)."""

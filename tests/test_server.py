@@ -410,7 +410,7 @@ def test_info_sections(r, server):
             return [line[2:] for line in text.split("\r\n") if line.startswith("# ")]
 
         assert titles(info()) == default == titles(info("default"))
-        everything = default[:8] + ["Commandstats"] + default[8:]
+        everything = default[:8] + ["Commandstats", "Errorstats", "Latencystats"] + default[9:]  # Redis' order
         assert titles(info("all")) == everything == titles(info("everything"))
         only = info("replication")
         assert only.startswith("# Replication\r\nrole:master\r\n") and "# Server" not in only

@@ -9,6 +9,7 @@ from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keywo
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import INT64_MAX, parse_int, strtod
+from app.persistence import rdb
 from app.propagation import propagate_as
 from app.protocol import ReplyError
 from app.store import events
@@ -240,6 +241,85 @@ def move(client, key: bytes, index: bytes):
     db.notify(events.GENERIC, "move_from", key)
     target.notify(events.GENERIC, "move_to", key)
     return 1
+
+
+# --------------------------------------------------------------------------- DUMP, RESTORE
+
+
+@_generic("dump", arity=2, flags="readonly", keys=[KeySpec(1, "RO access")], since="2.6.0",
+          tips="nondeterministic_output",
+          summary="Return a serialized version of the value stored at the specified key.",
+          complexity="O(1) to access the key and additional O(N*M) to serialize it, where N is the number of "
+                     "Redis objects composing the value and M their average size. For small string values the "
+                     "time complexity is thus O(1)+O(1*M) where M is small, so simply O(1).")
+def dump(client, key: bytes):
+    """The value in RDB form, the RDB version and a CRC64 (app/persistence/rdb.py
+    `dump_payload`): what RESTORE here or on a real Redis takes back."""
+    value = client.db.lookup_read(key)
+    return None if value is None else rdb.dump_payload(value, client.server.config)
+
+
+@_generic("restore", arity=-4, flags="write denyoom", acl="dangerous", keys=[KeySpec(1, "OW update")],
+          since="2.6.0", summary="Create a key using the provided serialized value, previously obtained using DUMP.",
+          complexity="O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where "
+                     "N is the number of Redis objects composing the value and M their average size. For small "
+                     "string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). "
+                     "However for sorted set values the complexity is O(N*M*log(N)) because inserting values into "
+                     "sorted sets is O(log(N)).")
+def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes):
+    """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checked in
+    restoreCommand's order: options, the key, the TTL, then the payload."""
+    replace = absolute = False
+    idle = frequency = None
+    i = 0
+    while i < len(options):
+        option = keyword(options[i])
+        more = i + 1 < len(options)
+        if option == b"REPLACE":
+            replace = True
+        elif option == b"ABSTTL":
+            absolute = True
+        elif option == b"IDLETIME" and more and frequency is None:
+            i += 1
+            idle = integer(options[i])
+            if idle < 0:
+                raise ReplyError("ERR Invalid IDLETIME value, must be >= 0")
+        elif option == b"FREQ" and more and idle is None:
+            i += 1
+            frequency = integer(options[i])
+            if not 0 <= frequency <= 255:
+                raise ReplyError("ERR Invalid FREQ value, must be >= 0 and <= 255")
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 1
+    db = client.db
+    existed = db.lookup(key, touch=False) is not None
+    if existed and not replace:
+        raise ReplyError("BUSYKEY Target key name already exists.")
+    ttl = integer(ttl_arg)
+    if ttl < 0:
+        raise ReplyError("ERR Invalid TTL value, must be >= 0")
+    try:
+        value = rdb.restore_payload(payload, client.server.config)
+    except rdb.RDBError as error:
+        raise ReplyError(f"ERR {error}") from None
+    if ttl and not absolute:
+        ttl += now_ms()
+    # Already expired: nothing is created (but a key it replaces goes), except on a
+    # replica or while loading, which take what they are given (checkAlreadyExpired).
+    if ttl and ttl <= now_ms() and db.keyspace.deletes_expired and not client.server.loading:
+        if existed:
+            db.delete(key)
+            db.notify(events.GENERIC, "del", key)
+            propagate_as(client, [b"DEL", key])
+        return "OK"
+    db.set(key, value, deadline=ttl or None)
+    if idle is not None and client.server.config["maxmemory-policy"] not in LFU_POLICIES:
+        db.access[key] = db.keyspace.clock - idle  # OBJECT IDLETIME starts from it
+    if ttl and not absolute:  # replicas and the AOF get the deadline itself
+        propagate_as(client, [b"RESTORE", key, b"%d" % ttl, payload, *options, b"ABSTTL"])
+    db.notify(events.GENERIC, "restore", key)
+    return "OK"
 
 
 # --------------------------------------------------------------------------- expiry

@@ -66,16 +66,21 @@ class KeySpec:
 
 
 class CommandStats:
-    """What INFO commandstats reports for one command. Updated under the keyspace lock."""
+    """What INFO commandstats reports for one command, and its latency histogram (INFO
+    latencystats, LATENCY HISTOGRAM): calls counted by the bit length of their duration
+    in nanoseconds, so one power of two per bucket (app/introspection.py reads it).
+    Updated under the keyspace lock."""
 
-    __slots__ = ("calls", "nanoseconds", "rejected_calls", "failed_calls")
+    __slots__ = ("calls", "nanoseconds", "rejected_calls", "failed_calls", "histogram")
 
     def __init__(self):
         self.calls = self.nanoseconds = self.rejected_calls = self.failed_calls = 0
+        self.histogram = [0] * 64
 
     def record(self, nanoseconds: int, failed: bool) -> None:
         self.calls += 1
         self.nanoseconds += nanoseconds
+        self.histogram[nanoseconds.bit_length()] += 1
         if failed:
             self.failed_calls += 1
 
@@ -103,8 +108,12 @@ class Command:
         A `ReplyError` raised by the handler becomes the reply; any other exception,
         which would be a bug, becomes an error reply and a log entry rather than a dead
         connection. The dispatcher calls this, and so does EXEC for each queued command.
+
+        A call at least ``server.slow_call_ns`` long goes to the slow log and the latency
+        monitor (app/introspection.py): one comparison for the others.
         """
-        client.server.commands_processed += 1
+        server = client.server
+        server.commands_processed += 1
         started = perf_counter_ns()
         try:
             reply = self.handler(client, *args)
@@ -113,7 +122,10 @@ class Command:
         except Exception as error:  # a bug of ours: say so, log it, keep serving
             log.warning(f"Internal error running '{self.name}':\n{traceback.format_exc()}")
             reply = ReplyError(f"ERR internal error running '{self.name}': {error!r}")
-        self.stats.record(perf_counter_ns() - started, reply.__class__ is ReplyError)
+        elapsed = perf_counter_ns() - started
+        self.stats.record(elapsed, reply.__class__ is ReplyError)
+        if elapsed >= server.slow_call_ns:
+            server.introspection.slow_call(self, client, elapsed)
         return reply
 
     def legacy_key_range(self) -> tuple[int, int, int]:

@@ -11,12 +11,15 @@ import time
 
 from app import log
 from app.commands.arguments import SYNTAX_ERROR, int32, keyword, text
+from app.commands.introspection import info_memory, latency_percentiles
 from app.commands.registry import COMMANDS, FLAG_ORDER, Command, CommandStats, KeySpec, all_commands, command, command_by_name, container
-from app.config import ConfigError, lookup_parameter
+from app.config import ConfigError, lookup_parameter, rewrite_config_file
 from app.glob import compile_glob
+from app.persistence import rdb
 from app.persistence.aof_file import CANT_REWRITE
-from app.protocol import NO_REPLY, ReplyError, SetReply, Verbatim
+from app.protocol import ReplyError, SetReply, Verbatim
 from app.state import REDIS_VERSION
+from app.store.keyspace import now_ms
 
 
 def _server(name: str, **kwargs):
@@ -235,28 +238,34 @@ def config_set(client, *args: bytes):
     if len(args) % 2:
         raise ReplyError(SYNTAX_ERROR)
     config = client.server.config
-    changes = {}
-    # Check every pair before changing anything: CONFIG SET is all or nothing.
+
+    def failed(name: str, reason: str) -> ReplyError:
+        return ReplyError(f"ERR CONFIG SET failed (possibly related to argument '{name}') - {reason}")
+
+    # As Redis' configSetCommand: first every name is checked (known, settable, given
+    # once; an alias counts as a name of its own), then every value is parsed in order,
+    # and only if all of them are valid does anything change: all or nothing.
+    pairs = []
     for name, value in zip(args[::2], args[1::2]):
         parameter = lookup_parameter(text(name))
         if parameter is None:
             raise ReplyError(f"ERR Unknown option or number of arguments for CONFIG SET - '{text(name)}'")
-
-        def failed(reason: str) -> ReplyError:
-            return ReplyError(f"ERR CONFIG SET failed (possibly related to argument '{text(name)}') - {reason}")
-
         if not parameter.mutable:
-            raise failed("can't set immutable config")
+            raise failed(text(name), "can't set immutable config")
         if parameter.protected and config["enable-protected-configs"] == "no":
-            raise failed("can't set protected config")
-        if parameter.name in changes:
-            raise failed("duplicate parameter")
+            raise failed(text(name), "can't set protected config")
+        if any(text(name).lower() == known for known, _, _ in pairs):
+            raise failed(text(name), "duplicate parameter")
+        pairs.append((text(name).lower(), parameter, text(value)))
+    changes = {}
+    for name, parameter, value in pairs:
+        current = changes.get(parameter.name, config[parameter.name])
         try:
-            changes[parameter.name] = parameter.updated(config[parameter.name], text(value))
+            changes[parameter.name] = parameter.updated(current, value)
         except ConfigError as error:
-            raise failed(str(error)) from None
+            raise failed(name, str(error)) from None
         if parameter.restart and changes[parameter.name] != config[parameter.name]:
-            raise failed(f"{parameter.name} can only be changed by restarting the server")
+            raise failed(name, f"{parameter.name} can only be changed by restarting the server")
     config.values.update(changes)
     client.server.apply_config(set(changes))
     if "loglevel" in changes:
@@ -272,6 +281,21 @@ def config_resetstat(client):
     return "OK"
 
 
+@_config("rewrite", arity=2, since="2.8.0",
+         summary="Rewrite the configuration file with the in memory configuration")
+def config_rewrite(client):
+    path = client.server.config_file
+    if not path:
+        raise ReplyError("ERR The server is running without a config file")
+    try:
+        rewrite_config_file(client.server.config, path)
+    except OSError as error:
+        log.warning(f"CONFIG REWRITE failed: {error.strerror}")
+        raise ReplyError(f"ERR Rewriting config file: {error.strerror}") from None
+    log.notice("CONFIG REWRITE executed with success.")
+    return "OK"
+
+
 @_config("help", arity=2, flags="loading stale", since="5.0.0",
          summary="Show helpful text about the different subcommands")
 def config_help(client):
@@ -283,27 +307,14 @@ def config_help(client):
         "    Set the configuration <directive> to <value>.",
         "RESETSTAT",
         "    Reset statistics reported by the INFO command.",
+        "REWRITE",
+        "    Rewrite the configuration file.",
         "HELP",
         "    Prints this help.",
     ]
 
 
 # --------------------------------------------------------------------------- INFO
-
-
-def _human(size: int) -> str:
-    for unit, scale in (("G", 1024**3), ("M", 1024**2), ("K", 1024)):
-        if size >= scale:
-            return f"{size / scale:.2f}{unit}"
-    return f"{size}B"
-
-
-def _resident_memory() -> int:
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _info_server(server) -> dict:
@@ -339,24 +350,13 @@ def _info_clients(server) -> dict:
 
 
 def _info_memory(server) -> dict:
-    rss = _resident_memory()
-    maxmemory = server.config["maxmemory"]
-    return {
-        "used_memory": rss,
-        "used_memory_human": _human(rss),
-        "used_memory_rss": rss,
-        "used_memory_rss_human": _human(rss),
-        "maxmemory": maxmemory,
-        "maxmemory_human": _human(maxmemory),
-        "maxmemory_policy": server.config["maxmemory-policy"],
-        "mem_allocator": "python",
-    }
+    return info_memory(server)  # the process' own figures (app/commands/introspection.py)
 
 
 def _info_persistence(server) -> dict:
     snapshots = server.snapshots
     return {
-        "loading": 0,
+        "loading": int(server.loading),
         "rdb_changes_since_last_save": server.keyspace.dirty,
         "rdb_bgsave_in_progress": int(snapshots.in_progress),
         "rdb_last_save_time": snapshots.last_save,
@@ -495,10 +495,11 @@ INFO_SECTIONS = {
     "modules": ("Modules", _info_modules),
     "commandstats": ("Commandstats", _info_commandstats),
     "errorstats": ("Errorstats", _info_errorstats),
+    "latencystats": ("Latencystats", latency_percentiles),
     "cluster": ("Cluster", _info_cluster),
     "keyspace": ("Keyspace", _info_keyspace),
 }
-INFO_DEFAULT = [name for name in INFO_SECTIONS if name != "commandstats"]
+INFO_DEFAULT = [name for name in INFO_SECTIONS if name not in ("commandstats", "latencystats")]
 
 
 def info_text(server, sections: list[str]) -> str:
@@ -687,7 +688,35 @@ def debug(client, subcommand: bytes, *args: bytes):
     if name == b"SET-ACTIVE-EXPIRE" and len(args) == 1:
         client.server.keyspace.active_expiry = args[0] != b"0"
         return "OK"
+    if name == b"RELOAD":
+        return _debug_reload(client.server, [keyword(arg) for arg in args])
     raise ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(subcommand)}'. Try DEBUG HELP.")
+
+
+def _debug_reload(server, options: list[bytes]) -> str:
+    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB file (unless NOSAVE),
+    empty the keyspace (unless NOFLUSH), and load the file back, as a restart would.
+    A loaded key replaces one still there (Redis does so with MERGE, and stops on a
+    duplicate without it)."""
+    if any(option not in (b"MERGE", b"NOFLUSH", b"NOSAVE") for option in options):
+        raise ReplyError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
+    keyspace = server.keyspace
+    if b"NOSAVE" not in options and not server.snapshots.save():
+        raise ReplyError("ERR")
+    dirty = keyspace.dirty
+    try:
+        keys = rdb.load_file(rdb.rdb_path(server.config), server.config, now_ms(), len(keyspace.databases))
+    except (rdb.RDBError, OSError) as error:
+        log.warning(f"Error loading the RDB file for DEBUG RELOAD: {error}")
+        keys = None
+    if keys is None:
+        raise ReplyError("ERR Error trying to load the RDB dump, check server logs.")
+    if b"NOFLUSH" not in options:
+        keyspace.flush_all()
+    rdb.install(keyspace, keys)
+    keyspace.dirty = dirty
+    log.warning("DB reloaded by DEBUG RELOAD")
+    return "OK"
 
 
 @_server("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", since="1.0.0",
@@ -704,6 +733,6 @@ def shutdown(client, *args: bytes):
             raise ReplyError(SYNTAX_ERROR)
         raise ReplyError("ERR No shutdown in progress.")
     log.warning(f"User requested shutdown... (client id={client.id})")
-    client.server.shutdown_requested.set()
-    client.close_after_reply = True
-    return NO_REPLY
+    save = False if b"NOSAVE" in options else True if b"SAVE" in options else None
+    client.server.shut_down(save, force=b"FORCE" in options)  # ends the process unless the save failed
+    raise ReplyError("ERR Errors trying to SHUTDOWN. Check logs.")

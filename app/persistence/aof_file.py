@@ -570,12 +570,12 @@ class AppendOnlyFile:
         log.notice("Killing running AOF rewrite")
 
     def shutdown(self) -> None:
-        """SHUTDOWN and SIGTERM: everything appended goes to disk before the exit."""
-        with self.keyspace.lock:
-            if self.rewriting:
-                self._cancel_rewrite()
-            if self.status != OFF:
-                self._stop_appending()
+        """SHUTDOWN and SIGTERM: everything appended goes to disk before the exit. The
+        caller holds the keyspace lock, and keeps it until the process ends."""
+        if self.rewriting:
+            self._cancel_rewrite()
+        if self.status != OFF:
+            self._stop_appending()
         self.sync_now()
 
     # --------------------------------------------------------------- INFO

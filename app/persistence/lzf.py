@@ -61,41 +61,75 @@ def decompress(data: bytes, length: int) -> bytes:
     return bytes(out)
 
 
-def compress(data: bytes) -> bytes:
-    """Encode ``data`` (greedy, remembering the last place each 3 bytes were seen, as
-    lzf_c.c does with its hash table). The result may be longer than the input: callers
-    keep whichever is shorter."""
-    out = bytearray()
-    last_seen: dict[bytes, int] = {}
+def compress(data: bytes, room: int | None = None) -> bytes | None:
+    """Encode ``data`` exactly as liblzf's lzf_compress does (lzf_c.c, as Redis builds
+    it: a 2^16-slot hash table of where each 3 bytes were last seen, VERY_FAST), so that
+    our files and DUMP payloads are Redis' byte for byte. With ``room``, None when the
+    output would not fit in that many bytes, with liblzf's own conservative checks
+    (Redis gives it len - 4 and stores the string plainly when it does not fit)."""
     size = len(data)
+    limit = float("inf") if room is None else room
+    if not size:
+        return b""
+    if limit <= 0:
+        return None
+    out = bytearray()
+    table: dict[int, int] = {}  # slot -> position; an empty slot (0) is never a match
     literal_start = position = 0
+    end = size - 2
 
-    def flush_literals(stop: int) -> None:
-        for start in range(literal_start, stop, MAX_LITERAL):
-            chunk = data[start:min(start + MAX_LITERAL, stop)]
-            out.append(len(chunk) - 1)
-            out.extend(chunk)
+    def slot(at: int) -> int:  # IDX(h) for the 3 bytes at ``at``
+        return (((data[at] << 8) | data[at + 1]) - ((data[at + 1] << 8) | data[at + 2]) * 5) & 0xFFFF
 
-    while position < size - 2:
-        triple = data[position:position + 3]
-        match = last_seen.get(triple)
-        last_seen[triple] = position
-        if match is None or position - match > MAX_OFFSET:
-            position += 1
-            continue
-        limit = min(MAX_MATCH, size - position)
-        run = 3
-        while run < limit and data[match + run] == data[position + run]:
-            run += 1
-        flush_literals(position)
-        offset = position - match - 1
-        if run - 2 < 7:
-            out.append(((run - 2) << 5) | (offset >> 8))
+    while position < end:
+        key = slot(position)
+        ref = table.get(key, 0)
+        table[key] = position
+        offset = position - ref - 1
+        literals = position - literal_start
+        if (ref > 0 and offset < MAX_OFFSET and data[ref + 2] == data[position + 2]
+                and data[ref] == data[position] and data[ref + 1] == data[position + 1]):
+            reserved = len(out) + 1 + literals  # liblzf's op: a run's header is reserved ahead
+            if reserved + 4 >= limit and reserved - (not literals) + 4 >= limit:
+                return None
+            longest = min(size - position - 2, MAX_MATCH)
+            length = 3
+            # liblzf compares 16 bytes unrolled before its loop when more may match.
+            unrolled = 16 if longest > 16 else 0
+            while unrolled and data[ref + length] == data[position + length]:
+                unrolled -= 1
+                length += 1
+            if not unrolled or longest <= 16:
+                while length < longest and data[ref + length] == data[position + length]:
+                    length += 1
+            _literal_runs(out, data, literal_start, position)
+            if length - 2 < 7:
+                out.append((offset >> 8) + ((length - 2) << 5))
+            else:
+                out += bytes([(offset >> 8) + (7 << 5), length - 9])
+            out.append(offset & 0xFF)
+            position += length
+            literal_start = position
+            if position >= end:
+                break
+            # Remember the two positions before the next one, as VERY_FAST does.
+            table[slot(position - 2)] = position - 2
+            table[slot(position - 1)] = position - 1
         else:
-            out.append((7 << 5) | (offset >> 8))
-            out.append(run - 9)
-        out.append(offset & 0xFF)
-        position += run
-        literal_start = position
-    flush_literals(size)
+            if len(out) + 1 + literals >= limit:
+                return None
+            position += 1
+            if position - literal_start == MAX_LITERAL:
+                _literal_runs(out, data, literal_start, position)
+                literal_start = position
+    if len(out) + 1 + position - literal_start + 3 > limit:
+        return None
+    _literal_runs(out, data, literal_start, size)
     return bytes(out)
+
+
+def _literal_runs(out: bytearray, data: bytes, start: int, stop: int) -> None:
+    for run in range(start, stop, MAX_LITERAL):
+        chunk = data[run:min(run + MAX_LITERAL, stop)]
+        out.append(len(chunk) - 1)
+        out += chunk

@@ -531,7 +531,7 @@ def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]
         if version >= 5:
             checksum_at = reader.position
             expected = reader.uint64()
-            if expected and expected != crc64(data[:checksum_at]):
+            if expected and config["rdbchecksum"] and expected != crc64(data[:checksum_at]):
                 raise RDBError(f"Wrong RDB checksum at offset {checksum_at}")
     except (StopIteration, IndexError):
         raise RDBError(f"corrupt packed value before offset {reader.position}") from None
@@ -589,35 +589,79 @@ def _string(data: bytes, compress: bool = True) -> bytes:
             if -(1 << 31) <= number < 1 << 31:
                 return bytes([0xC0 | ENC_INT32]) + struct.pack("<i", number)
     if compress and len(data) > 20:
-        packed = lzf.compress(data)
-        if len(packed) < len(data) - 4:  # Redis' lzf_compress is given len - 4 of room
+        packed = lzf.compress(data, len(data) - 4)  # as Redis: stored plainly if it saves less
+        if packed is not None:
             return bytes([0xC0 | ENC_LZF]) + _length(len(packed)) + _length(len(data)) + packed
     return _length(len(data)) + data
 
 
-def _listpack_bytes(entries: list[bytes | int]) -> bytes:
-    """A listpack of ``entries``: integers in the 64-bit form, strings by length."""
-    body = bytearray()
+_INTEGER_START = frozenset(b"-0123456789")
+
+
+def _as_integer(data: bytes) -> int | None:
+    """``data`` as a 64-bit integer if it is one written canonically (Redis'
+    lpStringToInt64 and string2ll: no sign but "-", no leading zero, no spaces)."""
+    if not data or len(data) > 20 or data[0] not in _INTEGER_START:
+        return None
+    try:
+        number = int(data)
+    except ValueError:
+        return None
+    if -(1 << 63) <= number < 1 << 63 and b"%d" % number == data:
+        return number
+    return None
+
+
+def _listpack_entry(entry: bytes | int) -> bytes:
+    """One listpack entry without its back-length, in the smallest encoding, as
+    lpAppend writes it: a string that reads as an integer is stored as that integer."""
+    number = entry if isinstance(entry, int) else _as_integer(entry)
+    if number is not None:
+        if 0 <= number <= 127:
+            return bytes([number])
+        if -4096 <= number <= 4095:
+            unsigned = number & 0x1FFF
+            return bytes([0xC0 | unsigned >> 8, unsigned & 0xFF])
+        if -(1 << 15) <= number < 1 << 15:
+            return b"\xf1" + struct.pack("<h", number)
+        if -(1 << 23) <= number < 1 << 23:
+            return b"\xf2" + (number & 0xFFFFFF).to_bytes(3, "little")
+        if -(1 << 31) <= number < 1 << 31:
+            return b"\xf3" + struct.pack("<i", number)
+        return b"\xf4" + struct.pack("<q", number)
+    size = len(entry)
+    if size < 64:
+        return bytes([0x80 | size]) + entry
+    if size < 4096:
+        return bytes([0xE0 | size >> 8, size & 0xFF]) + entry
+    return b"\xf0" + struct.pack("<I", size) + entry
+
+
+def _backlen(size: int) -> bytes:
+    """An entry's size, 7 bits a byte, most significant first; every byte but the first
+    has its high bit set, so a reader walking backwards knows where to stop."""
+    groups = [size & 0x7F]
+    while size > 0x7F:
+        size >>= 7
+        groups.insert(0, size & 0x7F)
+    return bytes([groups[0], *(0x80 | group for group in groups[1:])])
+
+
+def _listpack_body(entries) -> bytes:
+    out = []
     for entry in entries:
-        if isinstance(entry, int):
-            encoded = b"\xf4" + struct.pack("<q", entry)
-        elif len(entry) < 64:
-            encoded = bytes([0x80 | len(entry)]) + entry
-        elif len(entry) < 4096:
-            encoded = bytes([0xE0 | len(entry) >> 8, len(entry) & 0xFF]) + entry
-        else:
-            encoded = b"\xf0" + struct.pack("<I", len(entry)) + entry
-        body += encoded
-        # The entry's size, 7 bits a byte, most significant first; every byte but the
-        # first has its high bit set, so a reader walking backwards knows where to stop.
-        size = len(encoded)
-        groups = [size & 0x7F]
-        while size > 0x7F:
-            size >>= 7
-            groups.insert(0, size & 0x7F)
-        body += bytes([groups[0], *(0x80 | group for group in groups[1:])])
-    count = len(entries) if len(entries) < 65535 else 65535
-    return struct.pack("<IH", 6 + len(body) + 1, count) + bytes(body) + b"\xff"
+        encoded = _listpack_entry(entry)
+        out += [encoded, _backlen(len(encoded))]
+    return b"".join(out)
+
+
+def _listpack_bytes(entries: list[bytes | int]) -> bytes:
+    """A listpack of ``entries`` (bytes or ints), byte for byte as Redis builds it."""
+    return _listpack_frame(_listpack_body(entries), len(entries))
+
+
+def _listpack_frame(body: bytes, count: int) -> bytes:
+    return struct.pack("<IH", 6 + len(body) + 1, min(count, 65535)) + body + b"\xff"
 
 
 def _stream_id(entry_id: tuple[int, int]) -> bytes:
@@ -655,28 +699,93 @@ def _write_stream(stream: Stream, compress: bool) -> bytes:
     return b"".join(out)
 
 
-def _write_value(value, compress: bool) -> tuple[int, bytes]:
-    """The type byte and serialized value. Collections use the plain types every Redis
-    since 2.0 reads (7.0 re-encodes them on load, as it would its own compact ones)."""
+def _quicklist(elements, fill: int, compress: bool) -> bytes:
+    """A list as Redis 7.0 writes it (type 18): its quicklist's nodes, each a listpack.
+
+    The nodes are cut where RPUSH would have cut them (quicklist.c
+    _quicklistNodeAllowInsert: a node takes an element while its estimated size stays
+    within the ``list-max-listpack-size`` limit), so a list built by pushing at the
+    tail is written byte for byte as Redis writes it."""
+    limit = (4096, 8192, 16384, 32768, 65536)[min(-fill, 5) - 1] if fill < 0 else None
+    nodes = []
+    body: list[bytes] = []
+    node_bytes = count = 0
+    for element in elements:
+        size = len(element)
+        overhead = (1 if size < 254 else 5) + (1 if size < 64 else 2 if size < 16384 else 5)
+        estimate = node_bytes + size + overhead
+        if count and not (estimate <= limit if limit is not None else estimate <= 8192 and count < fill):
+            nodes.append(_listpack_frame(b"".join(body), count))
+            body, node_bytes, count = [], 0, 0
+        if not count:
+            node_bytes = 7  # an empty listpack: header and end byte
+        encoded = _listpack_entry(element)
+        entry = encoded + _backlen(len(encoded))
+        body.append(entry)
+        node_bytes += len(entry)
+        count += 1
+    nodes.append(_listpack_frame(b"".join(body), count))
+    return _length(len(nodes)) + b"".join(bytes([QUICKLIST_NODE_PACKED]) + _string(node, compress) for node in nodes)
+
+
+def _score_text(score: float) -> bytes:
+    """A score as Redis 7.0 stores it in a listpack (util.c d2string): an integer when
+    it is one below 2^52, else %.17g."""
+    if math.isinf(score):
+        return b"inf" if score > 0 else b"-inf"
+    if score == 0:
+        return b"-0" if math.copysign(1, score) < 0 else b"0"
+    if -4503599627370495 < score < 4503599627370496 and score == int(score):
+        return b"%d" % int(score)
+    return b"%.17g" % score
+
+
+def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
+    """The type byte and serialized value, in the encoding Redis 7.0 would write for
+    the value's OBJECT ENCODING: listpacks for small hashes and sorted sets, an intset
+    for a set of integers, a quicklist of listpacks for every list."""
     if isinstance(value, (bytes, bytearray)):
         return TYPE_STRING, _string(bytes(value), compress)
     if isinstance(value, ListValue):
-        return TYPE_LIST, _length(len(value)) + b"".join(_string(e, compress) for e in value)
+        return TYPE_LIST_QUICKLIST_2, _quicklist(value, list_fill, compress)
     if isinstance(value, HashValue):
         items = value.fields.items()
+        if value.index is None:
+            flat = [part for pair in items for part in pair]
+            return TYPE_HASH_LISTPACK, _string(_listpack_bytes(flat), compress)
         return TYPE_HASH, _length(len(items)) + b"".join(_string(f, compress) + _string(v, compress) for f, v in items)
     if isinstance(value, SortedSet):
-        pairs = value.scores.items()
-        return TYPE_ZSET_2, _length(len(pairs)) + b"".join(_string(m, compress) + struct.pack("<d", s) for m, s in pairs)
+        nodes = value.by_rank(0, len(value) - 1)
+        if value.packed:
+            flat = [part for node in nodes for part in (node.member, _score_text(node.score))]
+            return TYPE_ZSET_LISTPACK, _string(_listpack_bytes(flat), compress)
+        # Highest first, as zsetSave walks the skip list from its tail (loading is then
+        # an append at the head each time).
+        return TYPE_ZSET_2, _length(len(nodes)) + b"".join(
+            _string(node.member, compress) + struct.pack("<d", node.score) for node in reversed(nodes))
     if isinstance(value, Stream):
         return TYPE_STREAM_LISTPACKS_2, _write_stream(value, compress)
-    members = list(value)  # a set
+    if value.intset:
+        return TYPE_SET_INTSET, _string(_intset_bytes(value.ordered()), compress)
+    members = list(value)
     return TYPE_SET, _length(len(members)) + b"".join(_string(m, compress) for m in members)
 
 
-def dump(snapshot: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True) -> bytes:
+def _intset_bytes(members: list[bytes]) -> bytes:
+    """An intset (intset.c): the width every member fits, the count, then the sorted
+    members in that width."""
+    numbers = [int(member) for member in members]
+    low, high = min(numbers), max(numbers)
+    width, code = (2, "h") if -(1 << 15) <= low and high < 1 << 15 else \
+        (4, "i") if -(1 << 31) <= low and high < 1 << 31 else (8, "q")
+    return struct.pack(f"<II{len(numbers)}{code}", width, len(numbers), *numbers)
+
+
+def dump(snapshot: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
+         list_fill: int = -2) -> bytes:
     """A version 10 file of ``snapshot``: (db index, key -> value, key -> deadline) for
-    each database that has keys."""
+    each database that has keys. ``compress`` and ``checksum`` are rdbcompression and
+    rdbchecksum; ``list_fill`` is list-max-listpack-size, which cuts lists into nodes."""
     out = [b"REDIS%04d" % WRITE_VERSION]
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms() // 1000))):
         out.append(b"\xfa" + _string(name) + _string(value))
@@ -686,11 +795,38 @@ def dump(snapshot: list[tuple[int, dict, dict]], compress: bool = True, checksum
             deadline = expires.get(key)
             if deadline is not None:
                 out.append(b"\xfc" + struct.pack("<Q", deadline))
-            kind, payload = _write_value(value, compress)
+            kind, payload = _write_value(value, compress, list_fill)
             out += [bytes([kind]), _string(key, compress), payload]
     out.append(b"\xff")
     body = b"".join(out)
     return body + struct.pack("<Q", crc64(body) if checksum else 0)
+
+
+# --------------------------------------------------------------------------- DUMP and RESTORE
+
+
+def dump_payload(value, config) -> bytes:
+    """DUMP's serialization (cluster.c createDumpPayload): the value as the file holds
+    it (type byte and value), the RDB version in 2 bytes, then the CRC64 of all that."""
+    kind, payload = _write_value(value, config["rdbcompression"], config["list-max-listpack-size"])
+    body = bytes([kind]) + payload + struct.pack("<H", WRITE_VERSION)
+    return body + struct.pack("<Q", crc64(body))
+
+
+def restore_payload(payload: bytes, config):
+    """The value a DUMP payload holds, or RDBError with RESTORE's message. The checksum
+    is always verified, and a version newer than ours refused (verifyDumpPayload)."""
+    if (len(payload) < 10 or struct.unpack_from("<H", payload, len(payload) - 10)[0] > WRITE_VERSION
+            or struct.unpack_from("<Q", payload, len(payload) - 8)[0] != crc64(payload[:-8])):
+        raise RDBError("DUMP payload version or checksum are wrong")
+    reader = _Reader(payload, what="payload")  # as Redis, a value may run into the footer
+    try:
+        value = _read_value(reader, reader.byte(), _ValueBuilder(config))
+    except (RDBError, StopIteration, IndexError):
+        value = None
+    if value is None:  # also an empty collection, which Redis refuses too
+        raise RDBError("Bad data format")
+    return value
 
 
 def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
@@ -705,12 +841,18 @@ def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
     return snapshot
 
 
-def write_file(path: str, data: bytes) -> None:
-    """Write through a temporary file, fsync, then rename, so a crash mid-save leaves
-    the old file whole."""
-    temporary = f"{path}.temp-{os.getpid()}"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+def write_file(path: str, data: bytes, temporary: str) -> None:
+    """Write through ``temporary``, fsync, then rename, so a crash mid-save leaves the
+    old file whole; a failed write removes the temporary file, as Redis does."""
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError:
+        try:
+            os.remove(temporary)
+        except OSError:
+            pass
+        raise

@@ -5,15 +5,35 @@ blocks its one thread. BGSAVE copies the keyspace under the lock (Redis forks, a
 child sees the memory as it was at that instant; a copy is our fork), then serializes
 and writes the copy in a thread while commands go on: the file is the keyspace at one
 instant, never a mixture.
+
+The ``save`` points make BGSAVE automatic: once a second the cron (Redis' serverCron)
+starts one when, for any point "M N", at least N changes were made and more than M
+seconds passed since the last successful save. After a failed BGSAVE it tries again
+only after `RETRY_DELAY` seconds, so a full disk is not hammered every second.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
+from typing import Callable
 
 from app import log
 from app.persistence import rdb
+
+RETRY_DELAY = 5  # CONFIG_BGSAVE_RETRY_DELAY: seconds before retrying a failed BGSAVE
+
+
+def due_save_point(points: list[tuple[int, int]], dirty: int, now: int, last_save: int,
+                   last_try: int, last_ok: bool) -> tuple[int, int] | None:
+    """The save point (seconds, changes) that calls for a BGSAVE now, if any (serverCron)."""
+    if not last_ok and now - last_try <= RETRY_DELAY:
+        return None
+    for seconds, changes in points:
+        if dirty >= changes and now - last_save > seconds:
+            return seconds, changes
+    return None
 
 
 class Snapshots:
@@ -24,6 +44,7 @@ class Snapshots:
         self.config = config
         self.last_save = int(time.time())  # Redis counts start-up as a save
         self.last_bgsave_ok = True
+        self.last_bgsave_try = 0  # Unix time the last BGSAVE started
         self.last_bgsave_seconds = -1
         self.bgsave_started: float | None = None  # monotonic time, while one runs
         self.scheduled = False  # BGSAVE SCHEDULE while an AOF rewrite ran: the AOF cron starts it
@@ -33,18 +54,28 @@ class Snapshots:
     def in_progress(self) -> bool:
         return self.bgsave_started is not None
 
-    def _write(self, snapshot) -> None:
-        rdb.write_file(rdb.rdb_path(self.config), rdb.dump(snapshot))
+    # The background save writes a temporary file of its own, so that SAVE at SHUTDOWN
+    # can run beside it, and SHUTDOWN can remove it (Redis kills the child and removes
+    # its temp-<child pid>.rdb).
+    @property
+    def background_temporary(self) -> str:
+        return f"temp-{os.getpid()}-bgsave.rdb"
+
+    def _write(self, snapshot, temporary: str) -> None:
+        config = self.config
+        data = rdb.dump(snapshot, config["rdbcompression"], config["rdbchecksum"], config["list-max-listpack-size"])
+        rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary))
 
     def save(self) -> bool:
         """SAVE: write now; the caller holds the keyspace lock. False if it failed."""
         try:
-            self._write(rdb.take_snapshot(self.keyspace))
+            self._write(rdb.take_snapshot(self.keyspace), f"temp-{os.getpid()}.rdb")
         except OSError as error:
             log.warning(f"Failed saving the DB: {error.strerror or error}")
             return False
         self.keyspace.dirty = 0
         self.last_save = int(time.time())
+        self.last_bgsave_ok = True  # as rdbSave: a good save clears a failed BGSAVE
         log.notice("DB saved on disk")
         return True
 
@@ -53,6 +84,7 @@ class Snapshots:
         snapshot = rdb.take_snapshot(self.keyspace)
         dirty_at_snapshot = self.keyspace.dirty
         self.bgsave_started = time.monotonic()
+        self.last_bgsave_try = int(time.time())
         self._thread = threading.Thread(target=self._background, args=(snapshot, dirty_at_snapshot),
                                         name="bgsave", daemon=True)
         self._thread.start()
@@ -60,7 +92,7 @@ class Snapshots:
 
     def _background(self, snapshot, dirty_at_snapshot: int) -> None:
         try:
-            self._write(snapshot)
+            self._write(snapshot, self.background_temporary)
             ok = True
         except OSError as error:
             log.warning(f"Failed saving the DB in the background: {error.strerror or error}")
@@ -74,3 +106,30 @@ class Snapshots:
             self.last_bgsave_ok = ok
             self.last_bgsave_seconds = round(time.monotonic() - self.bgsave_started)
             self.bgsave_started = None
+
+    # --------------------------------------------------------------- save points
+
+    def start_cron(self, stop: threading.Event, other_save_running: Callable[[], bool]) -> None:
+        """Check the save points once a second; ``other_save_running`` tells whether an
+        AOF rewrite is under way (Redis runs one child at a time)."""
+        threading.Thread(target=self._cron, args=(stop, other_save_running), name="rdb cron", daemon=True).start()
+
+    def _cron(self, stop: threading.Event, other_save_running: Callable[[], bool]) -> None:
+        while not stop.wait(1.0):
+            with self.keyspace.lock:
+                if self.in_progress or other_save_running():
+                    continue
+                point = due_save_point(self.config["save"], self.keyspace.dirty, int(time.time()),
+                                       self.last_save, self.last_bgsave_try, self.last_bgsave_ok)
+                if point is not None:
+                    log.notice(f"{point[1]} changes in {point[0]} seconds. Saving...")
+                    self.background_save()
+
+    def remove_background_temporary(self) -> None:
+        """SHUTDOWN while a BGSAVE runs: the process ends with it, so its file goes too."""
+        if self.in_progress:
+            log.warning("There is a child saving an .rdb. Killing it!")
+            try:
+                os.remove(os.path.join(self.config["dir"], self.background_temporary))
+            except OSError:
+                pass

@@ -85,6 +85,7 @@ class BlockedClients:
         after ``timeout`` seconds (None: wait forever), or at once inside a transaction.
         ``competes``: the waiters of a key take from the same data (lists), rather than
         each reading its own part (streams)."""
+        client.blocked_ns = 0
         result = attempt(None)
         # Inside EXEC nothing blocks; nor does a replica's master link, whose commands
         # must all run in order (a BLPOP it is sent already found its element).
@@ -98,6 +99,7 @@ class BlockedClients:
         if self.watcher is not None:
             self.watcher.add(client)
         deadline = None if timeout is None else time.monotonic() + timeout
+        blocked_at = time.perf_counter_ns()
         try:
             while waiter.result is _NOTHING:
                 if waiter.cancelled:
@@ -110,6 +112,7 @@ class BlockedClients:
                 waiter.condition.wait(remaining)
             return waiter.result
         finally:
+            client.blocked_ns = time.perf_counter_ns() - blocked_at  # not work: the slow log leaves it out
             self._unblock(waiter)
             if self.propagation is not None:
                 # Others wrote while this client waited, so the dispatcher's "did the

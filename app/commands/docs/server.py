@@ -26,6 +26,21 @@ DOCS = {
             {"name": "username", "type": "string", "flags": "multiple"},
         ],
     },
+    "acl|log": {
+        "arguments": [
+            {"name": "operation", "type": "oneof", "flags": "optional", "arguments": [
+                {"name": "count", "type": "integer"},
+                {"name": "reset", "type": "pure-token", "token": "RESET"},
+            ]},
+        ],
+    },
+    "acl|dryrun": {
+        "arguments": [
+            {"name": "username", "type": "string"},
+            {"name": "command", "type": "string"},
+            {"name": "arg", "type": "string", "flags": "optional multiple"},
+        ],
+    },
     "acl|cat": {
         "arguments": [
             {"name": "categoryname", "type": "string", "flags": "optional"},
@@ -34,6 +49,40 @@ DOCS = {
     "acl|genpass": {
         "arguments": [
             {"name": "bits", "type": "integer", "flags": "optional"},
+        ],
+    },
+    "slowlog|get": {
+        "history": [
+            ("4.0.0", "Added client IP address, port and name to the reply."),
+        ],
+        "arguments": [
+            {"name": "count", "type": "integer", "flags": "optional"},
+        ],
+    },
+    "latency|history": {
+        "arguments": [
+            {"name": "event", "type": "string"},
+        ],
+    },
+    "latency|reset": {
+        "arguments": [
+            {"name": "event", "type": "string", "flags": "optional multiple"},
+        ],
+    },
+    "latency|histogram": {
+        "arguments": [
+            {"name": "command", "type": "string", "flags": "optional multiple"},
+        ],
+    },
+    "latency|graph": {
+        "arguments": [
+            {"name": "event", "type": "string"},
+        ],
+    },
+    "memory|usage": {
+        "arguments": [
+            {"name": "key", "type": "key", "key_spec_index": 0},
+            {"name": "count", "type": "integer", "token": "SAMPLES", "flags": "optional"},
         ],
     },
     "replconf": {
