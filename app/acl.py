@@ -11,9 +11,12 @@ A `User` keeps what ACL GETUSER and ACL LIST show:
   `hmac.compare_digest` so that the time an AUTH takes says nothing about how much
   of a digest matched;
 - the command, key and channel rules, kept as the text Redis prints (``+@all``, ``~*``,
-  ``&*``). They are not enforced yet: every authenticated connection may run every
-  command on every key. Enforcement needs the categories and key positions of the
-  command table (app/commands/registry.py), which is where it will look them up.
+  ``&*``), and enforced by `User.refusal`, which the dispatcher asks before every
+  command of a user that is not ``unrestricted``: the command against the rules (its
+  categories come from the command table, app/commands/registry.py), each key the
+  command names (app/commands/keyspecs.py) against the key patterns and the access they
+  grant, each channel against the channel patterns. A refusal is a NOPERM error and an
+  entry in the ACL LOG (`AclLog`).
 
 `User.apply` takes one ACL SETUSER rule; `Users` is the registry, one per server
 (``ServerState.users``), changed only with the keyspace lock held, like everything else
@@ -24,6 +27,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
+import time
+
+from app.glob import compile_glob
 
 
 
@@ -83,6 +90,12 @@ class User:
         # Commands: +@all or -@all, then the rules after it (see `_command_rule`).
         self.all_commands = False
         self.command_rules: list[tuple[str, bytes]] = []  # ("+" or "-", b"get" / b"@string")
+        # What the dispatcher reads: True when the user may run anything on anything,
+        # so that checking costs one attribute test; and the verdicts found so far,
+        # by command name. Both are reset by every rule (`apply`).
+        self.unrestricted = False
+        self._verdicts: dict[str, bool] = {}
+        self._key_globs: list | None = None
 
     # ------------------------------------------------------------------ authentication
 
@@ -111,6 +124,15 @@ class User:
     def apply(self, rule: bytes) -> None:
         """Apply one ACL SETUSER rule (case-insensitive words, as Redis reads them);
         raises ACLError with Redis' reason."""
+        try:
+            self._apply(rule)
+        finally:
+            self.unrestricted = (self.all_commands and not self.command_rules and self.all_keys
+                                 and self.all_channels)
+            self._verdicts = {}
+            self._key_globs = None
+
+    def _apply(self, rule: bytes) -> None:
         word = rule.lower()
         if word == b"on":
             self.enabled = True
@@ -229,6 +251,79 @@ class User:
                 allowed = sign == "+"
         return allowed
 
+    # ------------------------------------------------------------------ enforcement
+
+    def refusal(self, entry, argv: list[bytes]) -> tuple[str, bytes] | None:
+        """Why this user may not run ``argv`` (``entry`` is its command): ("command",
+        its name), ("key", the key) or ("channel", the channel); None if it may. As
+        Redis' ACLCheckAllUserCommandPerm, in that order."""
+        if not self.command_allowed(entry, argv):
+            return "command", entry.name.encode()
+        if not self.all_keys:
+            from app.commands.keyspecs import keys_of  # the command table imports this module
+
+            for key, flags in keys_of(entry, argv):
+                if not self.key_allowed(key, flags):
+                    return "key", key
+        if not self.all_channels:
+            for channel, is_pattern in _channels_of(entry, argv):
+                if not self.channel_allowed(channel, is_pattern):
+                    return "channel", channel
+        return None
+
+    def command_allowed(self, entry, argv: list[bytes]) -> bool:
+        """The command rules, replayed in order: a rule on the command, on its
+        container (CONFIG for CONFIG GET) or on one of its categories decides, the last
+        one winning; a first-argument rule (+select|0) can only allow. Commands that
+        run before login (AUTH, HELLO) are always allowed, as in Redis."""
+        if self.all_commands and not self.command_rules or entry.no_auth:
+            return True
+        name = entry.name
+        verdict = self._verdicts.get(name)
+        if verdict is None:
+            verdict = self._allows(name.encode())
+            parent = name.split("|")[0].encode()
+            if "|" in name and any(rule == parent for _sign, rule in self.command_rules):
+                verdict = self._allows_with_parent(name.encode(), parent)
+            self._verdicts[name] = verdict
+        if not verdict and len(argv) > 1 and "|" not in name:
+            first = name.encode() + b"|" + argv[1].lower()
+            return any(sign == "+" and rule == first for sign, rule in self.command_rules)
+        return verdict
+
+    def _allows_with_parent(self, name: bytes, parent: bytes) -> bool:
+        """`_allows` for a subcommand, where a rule on its container counts too."""
+        allowed = self.all_commands
+        categories = _categories_of(name)
+        for sign, rule in self.command_rules:
+            if rule in (name, parent) or (rule.startswith(b"@") and rule[1:].decode() in categories):
+                allowed = sign == "+"
+        return allowed
+
+    def key_allowed(self, key: bytes, spec_flags: str) -> bool:
+        """Whether a pattern matches ``key`` and grants the access the key spec needs:
+        read for ``access``, write for ``insert``, ``delete`` or ``update``."""
+        if self.all_keys:
+            return True
+        words = spec_flags.split()
+        needs = set()
+        if "access" in words:
+            needs.add("R")
+        if {"insert", "delete", "update"} & set(words):
+            needs.add("W")
+        if self._key_globs is None:
+            self._key_globs = [(compile_glob(pattern), set(access)) for pattern, access in self.key_patterns.items()]
+        return any(needs <= access and glob.match(key) for glob, access in self._key_globs)
+
+    def channel_allowed(self, channel: bytes, is_pattern: bool) -> bool:
+        """A channel must match one of the user's patterns; a pattern (PSUBSCRIBE) must
+        be one of them, letter for letter."""
+        if self.all_channels:
+            return True
+        if is_pattern:
+            return channel in self.channel_patterns
+        return any(compile_glob(pattern).match(channel) for pattern in self.channel_patterns)
+
     # ------------------------------------------------------------------ descriptions
 
     def flags(self) -> list[bytes]:
@@ -279,6 +374,48 @@ def _categories_of(name: bytes) -> tuple[str, ...]:
     return entry.acl_categories if entry is not None else ()
 
 
+# Commands whose arguments are channels: (first channel, whether they are patterns).
+_CHANNEL_ARGUMENTS = {
+    "publish": (1, False), "spublish": (1, False), "subscribe": (1, False), "ssubscribe": (1, False),
+    "psubscribe": (1, True),
+}
+
+
+def _channels_of(entry, argv: list[bytes]) -> list[tuple[bytes, bool]]:
+    """The channels a command names; PUBLISH names one, SUBSCRIBE all its arguments."""
+    found = _CHANNEL_ARGUMENTS.get(entry.name)
+    if found is None:
+        return []
+    first, is_pattern = found
+    if entry.name in ("publish", "spublish"):
+        return [(argv[first], is_pattern)]
+    return [(channel, is_pattern) for channel in argv[first:]]
+
+
+class AclLog:
+    """ACL LOG: the latest refusals, newest first; a refusal like one already logged
+    (same reason, context, object and user) counts again instead of taking a line."""
+
+    def __init__(self):
+        self.entries: list[dict] = []
+
+    def add(self, reason: str, context: str, object_: bytes, username: bytes, client_info: str,
+            max_len: int) -> None:
+        now = time.time()
+        for entry in self.entries:
+            if (entry["reason"], entry["context"], entry["object"], entry["username"]) == \
+                    (reason, context, object_, username):
+                entry["count"] += 1
+                entry["created"] = now
+                entry["client-info"] = client_info
+                self.entries.remove(entry)
+                self.entries.insert(0, entry)
+                return
+        self.entries.insert(0, {"count": 1, "reason": reason, "context": context, "object": object_,
+                                "username": username, "created": now, "client-info": client_info})
+        del self.entries[max_len:]
+
+
 class Users:
     """Every user, by name, starting with ``default``: on, nopass, all keys, all
     channels, all commands, which lets any connection in until a password is set."""
@@ -289,6 +426,7 @@ class Users:
             default.apply(rule)
         self.default = default
         self.by_name: dict[bytes, User] = {b"default": default}
+        self.log = AclLog()
 
     def get(self, name: bytes) -> User | None:
         return self.by_name.get(name)
@@ -302,6 +440,25 @@ class Users:
         user = self.by_name.get(name)
         return user if user is not None and user.check_password(password) else None
 
+    def replace_all(self, loaded: dict[bytes, User]) -> set[User]:
+        """ACL LOAD: the users of the file replace ours. The default user keeps its
+        object (connections hold it) and takes the file's rules if it has any; returns
+        the users that are gone, whose connections must go too."""
+        gone = {user for name, user in self.by_name.items() if name != b"default"}
+        if b"default" in loaded:
+            vars(self.default).update(vars(loaded.pop(b"default")))
+            self.default.name = b"default"
+        kept = {}
+        for name, user in loaded.items():
+            old = self.by_name.get(name)
+            if old is not None:  # the same name: keep the object its connections hold
+                vars(old).update(vars(user))
+                gone.discard(old)
+                user = old
+            kept[name] = user
+        self.by_name = {b"default": self.default, **kept}
+        return gone
+
     def follow_requirepass(self, value: str) -> None:
         """Apply ``requirepass`` to the default user (at start-up, and whenever CONFIG SET
         sets it, even to the same text), as Redis does: that single password replaces
@@ -311,3 +468,95 @@ class Users:
             self.default.apply(b">" + value.encode("utf-8", "surrogateescape"))
         else:
             self.default.apply(b"nopass")
+
+
+# NOPERM errors, by what was refused (Redis 7.0's texts).
+NOPERM = {
+    "command": "NOPERM this user has no permissions to run the '{}' command",
+    "key": "NOPERM this user has no permissions to access one of the keys used as arguments",
+    "channel": "NOPERM this user has no permissions to access one of the channels used as arguments",
+}
+# ACL DRYRUN says the same in a sentence naming the object.
+DRYRUN = {
+    "command": "This user has no permissions to run the '{}' command",
+    "key": "This user has no permissions to access the '{}' key",
+    "channel": "This user has no permissions to access the '{}' channel",
+}
+
+
+def log_refusal(client, reason: str, object_: bytes, username: bytes) -> None:
+    """One line of ACL LOG for a refusal of ``client``'s command (or its failed AUTH)."""
+    server = client.server
+    context = "multi" if client.in_exec else "toplevel"
+    server.users.log.add(reason, context, object_, username, client.info_line(), server.config["acllog-max-len"])
+
+
+def check(client, entry, argv: list[bytes]):
+    """The dispatcher's ACL step for a user that is not unrestricted: None if the user
+    may run ``argv``, otherwise the NOPERM error, logged in ACL LOG."""
+    refused = client.user.refusal(entry, argv)
+    if refused is None:
+        return None
+    reason, object_ = refused
+    log_refusal(client, reason, object_, client.user.name)
+    from app.protocol import ReplyError
+
+    return ReplyError(NOPERM[reason].format(entry.name))
+
+
+# --------------------------------------------------------------------------- ACL files
+
+
+def parse_file(path: str, data: bytes) -> dict[bytes, User]:
+    """The users an ACL file describes (Redis: ACLLoadFromFile), one ``user <name>
+    <rule>...`` line each. Every line is checked before anything changes; problems are
+    gathered, as Redis reports them, into one ACLError, and then nothing is loaded."""
+    users: dict[bytes, User] = {}
+    seen: set[bytes] = set()  # names met, their rules accepted or not
+    errors = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        line = raw.strip(b" \t\r\n")
+        if not line:
+            continue
+        # Words are split at each space, with no quoting (Redis: sdssplitlen), and each
+        # is trimmed of tabs and line ends.
+        argv = [word.strip(b"\t\r\n") for word in line.split(b" ")]
+        if argv[0] != b"user" or len(argv) < 2:
+            errors.append(f"{path}:{number} should start with user keyword followed by the username. ")
+            continue
+        name = argv[1]
+        if name in seen:
+            errors.append(f"WARNING: Duplicate user '{name.decode('utf-8', 'replace')}' found on line {number}. ")
+            continue
+        seen.add(name)
+        user = User(name)
+        for rule in argv[2:]:
+            try:
+                user.apply(rule)
+            except ACLError as error:
+                rule_text = rule.decode("utf-8", "replace")
+                errors.append(f"{path}:{number}: Error in applying operation '{rule_text}': {error}. ")
+                break
+        else:
+            users[name] = user
+    if errors:
+        raise ACLError("".join(errors) + "WARNING: ACL errors detected, no change to the previously active "
+                       "ACL rules was performed")
+    return users
+
+
+def format_file(users: dict[bytes, User]) -> bytes:
+    """ACL SAVE: every user as the line ACL LIST shows, in name order."""
+    return b"".join(users[name].describe() + b"\n" for name in sorted(users))
+
+
+def save_file(path: str, data: bytes) -> None:
+    """Through a temporary file, fsync, then rename, as Redis' ACLSaveToFile: a crash
+    leaves the old file whole."""
+    temporary = f"{path}-{os.getpid()}.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+

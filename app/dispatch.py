@@ -6,7 +6,8 @@ command, from the declarations in the command table, before calling the handler:
 1. look the command up (and its subcommand, for containers such as CONFIG);
 2. check the number of arguments against its arity;
 3. refuse it with NOAUTH if the client must authenticate first and the command is not
-   flagged ``no_auth``;
+   flagged ``no_auth``, and with NOPERM if the client's user may not run it on those
+   keys and channels (app/acl.py; a user with every right costs one attribute test);
 4. inside MULTI, refuse commands flagged ``no_multi`` and queue every other command
    (EXEC runs the queue); in RESP2 subscribed mode, refuse all but the few commands
    that mode allows. A refusal inside MULTI makes EXEC fail with EXECABORT;
@@ -27,7 +28,7 @@ handed to replicas and the append-only file (app/propagation.py).
 
 from __future__ import annotations
 
-from app import monitor
+from app import acl, monitor
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
@@ -109,6 +110,8 @@ def execute(client: Client, argv: list[bytes]):
     entry, start, refusal = lookup(argv)
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
+    if refusal is None and not client.user.unrestricted:  # ACL rules (app/acl.py)
+        refusal = acl.check(client, entry, argv)
     server = client.server
     if refusal is None and server.write_refusal is not None and "write" in entry.flags and not client.is_master:
         refusal = server.write_refusal  # READONLY on a replica, NOREPLICAS (min-replicas-to-write)

@@ -11,7 +11,7 @@ import signal
 import sys
 import time
 
-from app import log
+from app import acl, log
 from app.config import StartupError, load_config
 from app.persistence import rdb
 from app.persistence.aof_file import LoadFailed
@@ -46,6 +46,8 @@ def main(argv: list[str]) -> int:
     log.configure(config["loglevel"], config["logfile"])
     config_file = argv[0] if argv and not argv[0].startswith("--") else ""
     state = ServerState(config, config_file)
+    if config["aclfile"] and not load_acl_file(state):
+        return 1
     try:
         listeners = open_listeners(state)
     except OSError as error:
@@ -102,6 +104,23 @@ def bytes_to_load(state: ServerState) -> int:
         return os.path.getsize(rdb.rdb_path(state.config))
     except OSError:
         return 0
+
+
+def load_acl_file(state: ServerState) -> bool:
+    """The users of ``aclfile``, before anything else: a bad file stops the server, as in
+    Redis, rather than leaving it open with other users than intended."""
+    path = state.config["aclfile"]
+    try:
+        with open(path, "rb") as handle:
+            loaded = acl.parse_file(path, handle.read())
+    except OSError as error:
+        log.warning(f"Aborting Redis startup because of ACL errors: opening file '{path}': {error.strerror}")
+        return False
+    except acl.ACLError as error:
+        log.warning(f"Aborting Redis startup because of ACL errors: {error}")
+        return False
+    state.users.replace_all(loaded)
+    return True
 
 
 def load_data(state: ServerState) -> bool:

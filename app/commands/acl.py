@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import copy
 import secrets
+import time
 
-from app.acl import ACLError, User
+from app.acl import DRYRUN, ACLError, User, format_file, parse_file, save_file
 from app.commands.arguments import integer, text
 from app.commands.registry import ACL_CATEGORY_ORDER, all_commands, command, container
 from app.protocol import ReplyError, SetReply
@@ -19,7 +20,8 @@ container("acl", group="server", since="6.0.0", summary="A container for Access 
 
 
 def _acl(name: str, *, flags: str = "admin noscript loading stale", **kwargs):
-    return command(name, parent="acl", group="server", since="6.0.0", flags=flags, **kwargs)
+    kwargs.setdefault("since", "6.0.0")
+    return command(name, parent="acl", group="server", flags=flags, **kwargs)
 
 
 def _wrong_arguments(client) -> ReplyError:
@@ -98,15 +100,108 @@ def acl_deluser(client, *names: bytes):
         if user is None:
             continue
         deleted += 1
-        # Connections logged in as a deleted user are closed (this one after its reply).
-        for other in list(server.clients.values()):
-            if other.user is user:
-                other.user, other.authenticated = server.users.default, False
-                if other is client:
-                    client.close_after_reply = True
-                else:
-                    other.close()
+        _disconnect_users_of(client, user)
     return deleted
+
+
+def _disconnect_users_of(client, user) -> None:
+    """Connections logged in as a user that is gone are closed (this one after its reply)."""
+    server = client.server
+    for other in list(server.clients.values()):
+        if other.user is user:
+            other.user, other.authenticated = server.users.default, False
+            if other is client:
+                client.close_after_reply = True
+            else:
+                other.close()
+
+
+@_acl("log", arity=-2, summary="List latest events denied because of ACLs in place",
+      complexity="O(N) with N being the number of entries shown.")
+def acl_log(client, *args: bytes):
+    log = client.server.users.log
+    if len(args) > 1:
+        raise _wrong_arguments(client)
+    if args and args[0].lower() == b"reset":
+        log.entries = []
+        return "OK"
+    count = integer(args[0]) if args else 10
+    now = time.time()
+    return [
+        {
+            b"count": entry["count"],
+            b"reason": entry["reason"].encode(),
+            b"context": entry["context"].encode(),
+            b"object": entry["object"],
+            b"username": entry["username"],
+            b"age-seconds": int((now - entry["created"]) * 1000) / 1000,  # Redis counts in ms
+            b"client-info": entry["client-info"].encode("utf-8", "surrogateescape"),
+        }
+        for entry in log.entries[: max(count, 0)]
+    ]
+
+
+@_acl("dryrun", arity=-4, since="7.0.0",
+      summary="Returns whether the user can execute the given command without executing the command.",
+      complexity="O(1).")
+def acl_dryrun(client, username: bytes, name: bytes, *args: bytes):
+    user = client.server.users.get(username)
+    if user is None:
+        raise ReplyError(f"ERR User '{text(username)}' not found")
+    from app.dispatch import lookup  # the dispatcher imports the command modules
+
+    argv = [name, *args]
+    entry, _start, error = lookup(argv)
+    if entry is None:
+        raise ReplyError(f"ERR Command '{text(name)}' not found")
+    if error is not None:
+        raise error
+    refused = user.refusal(entry, argv)
+    if refused is None:
+        return "OK"
+    reason, object_ = refused
+    what = entry.name if reason == "command" else object_.decode("utf-8", "surrogateescape")
+    return DRYRUN[reason].format(what).encode()
+
+
+NO_ACL_FILE = (
+    "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL "
+    "SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in "
+    "order to store users in the Redis configuration."
+)
+
+
+@_acl("load", arity=2, summary="Reload the ACLs from the configured ACL file",
+      complexity="O(N). Where N is the number of configured users.")
+def acl_load(client):
+    server = client.server
+    path = server.config["aclfile"]
+    if not path:
+        raise ReplyError(NO_ACL_FILE)
+    try:
+        with open(path, "rb") as handle:
+            loaded = parse_file(path, handle.read())
+    except OSError as error:
+        raise ReplyError(f"ERR Error loading ACLs, opening file '{path}': {error.strerror}") from None
+    except ACLError as error:
+        raise ReplyError(f"ERR {error}") from None
+    for user in server.users.replace_all(loaded):
+        _disconnect_users_of(client, user)
+    return "OK"
+
+
+@_acl("save", arity=2, summary="Save the current ACL rules in the configured ACL file",
+      complexity="O(N). Where N is the number of configured users.")
+def acl_save(client):
+    path = client.server.config["aclfile"]
+    if not path:
+        raise ReplyError(NO_ACL_FILE)
+    try:
+        save_file(path, format_file(client.server.users.by_name))
+    except OSError as error:
+        raise ReplyError(f"ERR There was an error trying to save the ACLs. Please check the server logs for "
+                         f"more information") from error
+    return "OK"
 
 
 @_acl("cat", arity=-2, flags="noscript loading stale",

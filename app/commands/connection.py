@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.acl import log_refusal
 from app.commands.arguments import SYNTAX_ERROR, int32, integer, keyword, text
 from app.commands.registry import command, container
 from app.protocol import NO_REPLY, ReplyError, Verbatim
@@ -45,6 +46,7 @@ def authenticate(client, username: bytes, password: bytes) -> None:
     WRONGPASS, which does not say whether the user, its state or the password was wrong."""
     user = client.server.users.authenticate(username, password)
     if user is None:
+        log_refusal(client, "auth", client.argv[0], username)  # ACL LOG: the command as typed
         raise ReplyError(WRONGPASS)
     client.user = user
     client.authenticated = True

@@ -1,0 +1,70 @@
+"""Which arguments of a command are keys, read from its key specs.
+
+Every command declares where its keys are (`KeySpec` in app/commands/registry.py), as
+Redis 7 does: a start (an index, or a keyword to search for) and a way to find the rest
+(a range, or a count given in the arguments). `keys_of` walks those specs over an actual
+command, as Redis' getKeysUsingKeySpecs does, and returns each key with the spec's
+flags, which say what the command does to it: ACL checks read access against ``access``
+and write access against ``insert``, ``delete`` and ``update``.
+"""
+
+from __future__ import annotations
+
+from app.commands.registry import Command, KeySpec
+
+
+def _begin(spec: KeySpec, argv: list[bytes]) -> int | None:
+    """Where the spec's keys start in ``argv``, or None when there are none here."""
+    if not spec.keyword:
+        return spec.index if spec.index < len(argv) else None
+    word = spec.keyword.encode().lower()
+    for position in range(spec.index, len(argv)):
+        if argv[position].lower() == word:
+            return position + 1
+    return None
+
+
+def _positions(spec: KeySpec, argv: list[bytes]) -> range:
+    """The argument positions of the spec's keys."""
+    start = _begin(spec, argv)
+    if start is None or spec.unknown:
+        return range(0)
+    if spec.keynum:
+        try:
+            count = int(argv[start])
+        except ValueError:
+            return range(0)
+        first = start + 1
+        return range(first, min(first + count * spec.step, len(argv)), spec.step)
+    if spec.keyword and spec.limit:
+        # The keys are the first 1/limit of what follows (XREAD ... STREAMS k1 k2 id1 id2).
+        count = (len(argv) - start) // spec.limit
+        return range(start, start + count)
+    last = spec.last
+    if last >= 0:
+        end = start + last
+    else:
+        end = len(argv) + last  # -1: the last argument, -2: the one before...
+    return range(start, min(end, len(argv) - 1) + 1, spec.step)
+
+
+def _actual_flags(entry: Command, spec: KeySpec, argv: list[bytes]) -> str:
+    """A spec flagged ``variable_flags`` does less than it says unless some option is
+    given: SET reads its key only with GET, BITFIELD writes only with SET or INCRBY (as
+    Redis' setGetKeys and bitfieldGetKeys say)."""
+    words = {arg.upper() for arg in argv[2:]}
+    if entry.name == "set":
+        return "RW access update" if b"GET" in words else "OW update"
+    if entry.name == "bitfield":
+        return "RW access update" if words & {b"SET", b"INCRBY"} else "RO access"
+    return spec.flags
+
+
+def keys_of(entry: Command, argv: list[bytes]) -> list[tuple[bytes, str]]:
+    """(key, spec flags) for every key ``argv`` names, in spec order."""
+    found = []
+    for spec in entry.key_specs:
+        flags = _actual_flags(entry, spec, argv) if "variable_flags" in spec.flags else spec.flags
+        for position in _positions(spec, argv):
+            found.append((argv[position], flags))
+    return found
