@@ -445,7 +445,7 @@ PARAMETERS = [
     Parameter("dbfilename", "dump.rdb", _filename, protected=True),
     Parameter("save", "3600 1 300 100 60 10000", _save_points, _format_save),
     _bool_parameter("rdbcompression", "yes"),  # LZF for strings longer than 20 bytes
-    _bool_parameter("rdbchecksum", "yes"),  # no: the CRC64 footer is written as 0
+    _bool_parameter("rdbchecksum", "yes", mutable=False),  # no: the CRC64 footer is written as 0
     _bool_parameter("appendonly", "no"),
     Parameter("appenddirname", "appendonlydir", mutable=False),
     Parameter("appendfilename", "appendonly.aof", mutable=False),

@@ -99,7 +99,7 @@ class Replication:
         """Made when the first replica attaches, and kept (as in Redis): from then on
         every write is recorded, so that replicas can resync partially."""
         if self.backlog is None:
-            self.backlog = Backlog(self.server.config["repl-backlog-size"], self.offset + 1)
+            self.backlog = Backlog(max(self.server.config["repl-backlog-size"], 16 * 1024), self.offset + 1)
             self.update_sinks()
 
     def update_sinks(self) -> None:
@@ -157,7 +157,8 @@ class Replication:
     def _send_snapshot(self, link: ReplicaLink, snapshot) -> None:
         """Serialize the snapshot (without the lock), then queue it and what was written
         since, and let the replica receive the stream directly."""
-        payload = rdb.dump(snapshot)
+        config = self.server.config
+        payload = rdb.dump(snapshot, config["rdbcompression"], config["rdbchecksum"], config["list-max-listpack-size"])
         with self.keyspace.lock:
             if link not in self.replicas:
                 return  # it went away meanwhile
