@@ -60,6 +60,25 @@ def _actual_flags(entry: Command, spec: KeySpec, argv: list[bytes]) -> str:
     return spec.flags
 
 
+def _sort_store(argv: list[bytes]) -> list[tuple[bytes, str]]:
+    """SORT's STORE destination, which no spec can locate (Redis: sortGetKeys): the
+    options are walked, LIMIT taking two arguments, BY and GET one, the last STORE
+    winning."""
+    store = None
+    position = 2
+    while position < len(argv):
+        word = argv[position].upper()
+        if word == b"LIMIT":
+            position += 2
+        elif word in (b"BY", b"GET"):
+            position += 1
+        elif word == b"STORE" and position + 1 < len(argv):
+            position += 1
+            store = argv[position]
+        position += 1
+    return [] if store is None else [(store, "OW update")]
+
+
 def keys_of(entry: Command, argv: list[bytes]) -> list[tuple[bytes, str]]:
     """(key, spec flags) for every key ``argv`` names, in spec order."""
     found = []
@@ -67,4 +86,6 @@ def keys_of(entry: Command, argv: list[bytes]) -> list[tuple[bytes, str]]:
         flags = _actual_flags(entry, spec, argv) if "variable_flags" in spec.flags else spec.flags
         for position in _positions(spec, argv):
             found.append((argv[position], flags))
+    if entry.name == "sort":
+        found += _sort_store(argv)
     return found

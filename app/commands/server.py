@@ -193,6 +193,35 @@ def command_list(client, *args: bytes):
     return [entry.name.encode() for entry in entries]
 
 
+def _keys_in(argv: tuple[bytes, ...]) -> list[tuple[bytes, str]]:
+    """The keys of a command given as arguments, found from its key specs, with Redis'
+    errors for a command that cannot be looked at."""
+    from app.commands.keyspecs import keys_of
+    from app.dispatch import lookup  # the dispatcher imports the command modules
+
+    entry, _start, error = lookup(list(argv))
+    if entry is None:
+        raise ReplyError("ERR Invalid command specified")
+    if error is not None:
+        raise ReplyError("ERR Invalid number of arguments specified for command")
+    if not entry.key_specs:
+        raise ReplyError("ERR The command has no key arguments")
+    return keys_of(entry, list(argv))
+
+
+@_command("getkeys", arity=-4, since="2.8.13", summary="Extract keys given a full Redis command",
+          complexity="O(N) where N is the number of arguments to the command")
+def command_getkeys(client, *argv: bytes):
+    return [key for key, _flags in _keys_in(argv)]
+
+
+@_command("getkeysandflags", arity=-4, since="7.0.0", summary="Extract keys and access flags given a full Redis command",
+          complexity="O(N) where N is the number of arguments to the command")
+def command_getkeysandflags(client, *argv: bytes):
+    flag_words = ("RW", "RO", "OW", "RM", "access", "update", "insert", "delete", "not_key", "incomplete")
+    return [[key, SetReply([word for word in flag_words if word in flags.split()])] for key, flags in _keys_in(argv)]
+
+
 @_command("help", arity=2, since="5.0.0", summary="Show helpful text about the different subcommands")
 def command_help(client):
     return [
