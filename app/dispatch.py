@@ -119,6 +119,8 @@ def execute(client: Client, argv: list[bytes]):
         refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     with server.keyspace.lock:
+        if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
+            server.hold_while_paused(client, entry)
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):

@@ -202,6 +202,8 @@ def _replication_cron(state: ServerState) -> None:
                 since_ping = 0
                 state.replication.ping_replicas()
             state.update_write_refusal()  # replicas that stopped acknowledging no longer count
+            if state.pause_end and time.monotonic() >= state.pause_end:
+                state.unpause()  # a CLIENT PAUSE ran out with nobody waiting: expiry resumes
 
 
 def _address(address: tuple) -> str:

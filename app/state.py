@@ -53,6 +53,11 @@ class ServerState:
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []  # clients that sent MONITOR (app/monitor.py)
+        # CLIENT PAUSE: until when (monotonic seconds; 0 when not paused), and whether
+        # every command is held or only writes. Held clients wait on `unpaused`.
+        self.pause_end = 0.0
+        self.pause_all = False
+        self.unpaused = threading.Condition(self.keyspace.lock)
         self._client_ids = itertools.count(1)
         self.shutdown_requested = threading.Event()  # set as the process ends: crons stop
         self.shutdown_signalled = threading.Event()  # SIGTERM or SIGINT: the main thread shuts down
@@ -118,6 +123,40 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    # --- CLIENT PAUSE
+
+    def pause(self, milliseconds: int, everything: bool) -> None:
+        """CLIENT PAUSE: hold clients' commands (all of them, or writes only) until the
+        time is up or CLIENT UNPAUSE. A longer or stronger pause wins over a weaker one,
+        as in Redis. Keys stop expiring meanwhile, so that the dataset stays still (what
+        a failover needs): reads see expired keys as gone but nothing is deleted."""
+        end = time.monotonic() + milliseconds / 1000
+        self.pause_end = max(self.pause_end, end)
+        self.pause_all = self.pause_all or everything
+        self.keyspace.deletes_expired = False
+
+    def unpause(self) -> None:
+        """The pause is over: wake every held client; expiry resumes (on a master)."""
+        self.pause_end = 0.0
+        self.pause_all = False
+        self.keyspace.deletes_expired = not self.config["replicaof"]
+        self.unpaused.notify_all()
+
+    def hold_while_paused(self, client, entry) -> None:
+        """Wait here (the keyspace lock released) while a pause holds this command:
+        every command of a normal client in ALL mode, writes in WRITE mode (EXEC counts
+        as a write if it queued one). Replicas and our master are never held."""
+        while self.pause_end:
+            remaining = self.pause_end - time.monotonic()
+            if remaining <= 0:
+                self.unpause()
+                return
+            if client.replica is not None or client.is_master:
+                return
+            if not self.pause_all and not _writes(client, entry):
+                return
+            self.unpaused.wait(remaining)
 
     def update_write_refusal(self) -> None:
         """Whether clients' writes are refused, and with which error: READONLY on a
@@ -199,3 +238,11 @@ class ServerState:
 
     def new_client_id(self) -> int:
         return next(self._client_ids)
+
+
+def _writes(client, entry) -> bool:
+    """Whether a command writes, for CLIENT PAUSE WRITE (EXEC: if it queued a write)."""
+    if entry.name == "exec" and client.multi:
+        return any("write" in queued.flags for queued, _argv, _start in client.multi)
+    return "write" in entry.flags
+

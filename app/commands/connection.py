@@ -303,6 +303,33 @@ def client_unblock(client, client_id: bytes, *reason: bytes):
     return int(client.server.keyspace.blocked.cancel(target, error))
 
 
+@_client("pause", arity=-3, flags="admin noscript loading stale", since="2.9.50",
+         summary="Stop processing commands from clients for some time", complexity="O(1)")
+def client_pause(client, timeout: bytes, *mode: bytes):
+    milliseconds = integer(timeout, "ERR timeout is not an integer or out of range")
+    if milliseconds < 0:
+        raise ReplyError("ERR timeout is negative")
+    if len(mode) > 1:
+        raise ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(client.argv[1])}'. "
+                         "Try CLIENT HELP.")
+    everything = True
+    if mode:
+        word = keyword(mode[0])
+        if word not in (b"WRITE", b"ALL"):
+            raise ReplyError("ERR CLIENT PAUSE mode must be WRITE or ALL")
+        everything = word == b"ALL"
+    client.server.pause(milliseconds, everything)
+    return "OK"
+
+
+@_client("unpause", arity=2, flags="admin noscript loading stale", since="6.2.0",
+         summary="Resume processing of clients that were paused", complexity="O(N) Where N is the number of paused clients")
+def client_unpause(client):
+    if client.server.pause_end:
+        client.server.unpause()
+    return "OK"
+
+
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
          summary="Set client eviction mode for the current connection")
 def client_no_evict(client, mode: bytes):
@@ -353,6 +380,10 @@ def client_help(client):
         "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
         "      Return clients of specified type.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)",
         "    Control the replies sent to the current connection.",
         "SETNAME <name>",

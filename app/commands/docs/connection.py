@@ -104,6 +104,18 @@ DOCS = {
             ]},
         ],
     },
+    "client|pause": {
+        "history": [
+            ("6.2.0", "`CLIENT PAUSE WRITE` mode added along with the `mode` option."),
+        ],
+        "arguments": [
+            {"name": "timeout", "type": "integer"},
+            {"name": "mode", "type": "oneof", "since": "6.2.0", "flags": "optional", "arguments": [
+                {"name": "write", "type": "pure-token", "token": "WRITE"},
+                {"name": "all", "type": "pure-token", "token": "ALL"},
+            ]},
+        ],
+    },
     "client|no-evict": {
         "arguments": [
             {"name": "enabled", "type": "oneof", "arguments": [
