@@ -55,6 +55,10 @@ class Client:
         self.replica_rdb_only = False
         self.woff = 0  # the replication offset after this client's last command (WAIT)
         self.monitoring = False  # MONITOR (app/monitor.py): gets every command run, as text
+        # CLIENT TRACKING (app/tracking.py): the options while on (None: off), and the
+        # invalidations of keys this client changed itself, sent after its reply.
+        self.tracking = None
+        self.pending_invalidations: list[bytes] = []
         # CLIENT REPLY: OFF silences every reply, SKIP the reply to the next command.
         self.reply_mode = b"ON"
         self.replies_muted = False  # checked for every command, so one flag for all modes
@@ -107,6 +111,8 @@ class Client:
         if self.monitoring:
             self.monitoring = False
             self.server.monitors.remove(self)
+        if self.tracking is not None:
+            self.server.tracking.disable(self)
 
     def set_reply_mode(self, mode: bytes) -> None:
         """CLIENT REPLY ON, OFF or SKIP (the reply to the next command only)."""

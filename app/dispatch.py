@@ -32,6 +32,7 @@ from app import acl, monitor
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
+from app.commands.keyspecs import keys_of
 from app.commands.registry import Command
 from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
@@ -122,6 +123,7 @@ def execute(client: Client, argv: list[bytes]):
         if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
             server.hold_while_paused(client, entry)
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
+        server.current_client = client
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
             refusal = _refusal_in_state(client, entry)
@@ -166,7 +168,24 @@ def execute(client: Client, argv: list[bytes]):
             reply = NO_REPLY
         if server.monitors and refusal is None and "admin" not in entry.flags:
             monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
+        if client.tracking is not None and refusal is None:
+            _track(client, entry, argv)
     return reply
+
+
+def _track(client: Client, entry: Command, argv: list[bytes]) -> None:
+    """After a command of a tracking client (app/tracking.py): remember the keys a read
+    command read, send the invalidations of its own writes after its reply, and let a
+    CLIENT CACHING lapse once the command after it has run."""
+    options = client.tracking
+    if "readonly" in entry.flags and options.wants():
+        client.server.tracking.remember(client, [key for key, _flags in keys_of(entry, argv)])
+    if entry.name != "client|caching":
+        options.caching = None
+    if client.pending_invalidations:
+        for data in client.pending_invalidations:
+            client.outbox.put(data, client.server.config["client-output-buffer-limit"]["normal"])
+        client.pending_invalidations = []
 
 
 def queue_reply(client: Client, reply) -> None:

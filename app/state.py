@@ -19,6 +19,7 @@ from app.persistence.aof_file import AppendOnlyFile
 from app.persistence.snapshots import Snapshots
 from app.protocol import ReplyError
 from app.pubsub import PubSub
+from app.tracking import Tracking
 from app.replication.master import Replication, new_replication_id
 from app.store.keyspace import Keyspace
 
@@ -53,6 +54,9 @@ class ServerState:
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []  # clients that sent MONITOR (app/monitor.py)
+        self.tracking = Tracking(self)  # CLIENT TRACKING (app/tracking.py)
+        self.keyspace.tracking = self.tracking
+        self.current_client: Client | None = None  # whose command runs now (NOLOOP)
         # CLIENT PAUSE: until when (monotonic seconds; 0 when not paused), and whether
         # every command is held or only writes. Held clients wait on `unpaused`.
         self.pause_end = 0.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 from app.acl import log_refusal
 from app.commands.arguments import SYNTAX_ERROR, int32, integer, keyword, text
 from app.commands.registry import command, container
-from app.protocol import NO_REPLY, ReplyError, Verbatim
+from app.protocol import NO_REPLY, ReplyError, SetReply, Verbatim
+from app.tracking import ClientTracking
 from app.state import REDIS_VERSION
 
 WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled."
@@ -330,6 +331,119 @@ def client_unpause(client):
     return "OK"
 
 
+@_client("tracking", arity=-3, flags="noscript loading stale", since="6.0.0",
+         summary="Enable or disable server assisted client side caching support",
+         complexity="O(1). Some options may introduce additional complexity.")
+def client_tracking(client, switch: bytes, *options: bytes):
+    on = keyword(switch)
+    if on not in (b"ON", b"OFF"):
+        raise ReplyError(SYNTAX_ERROR)
+    redirect, bcast, optin, optout, noloop, prefixes = 0, False, False, False, False, []
+    i = 0
+    while i < len(options):
+        word = keyword(options[i])
+        more = i + 1 < len(options)
+        if word == b"REDIRECT" and more:
+            i += 1
+            redirect = integer(options[i])
+            if redirect not in client.server.clients:
+                raise ReplyError("ERR The client ID you want redirect to does not exist")
+        elif word == b"BCAST":
+            bcast = True
+        elif word == b"OPTIN":
+            optin = True
+        elif word == b"OPTOUT":
+            optout = True
+        elif word == b"NOLOOP":
+            noloop = True
+        elif word == b"PREFIX" and more:
+            i += 1
+            prefixes.append(options[i])
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 1
+    tracking = client.server.tracking
+    if on == b"OFF":
+        tracking.disable(client)
+        return "OK"
+    if prefixes and not bcast:
+        raise ReplyError("ERR PREFIX option requires BCAST mode to be enabled")
+    current = client.tracking
+    if current is not None and current.bcast != bcast:
+        raise ReplyError("ERR You can't switch BCAST mode on/off before disabling tracking for this client, and "
+                         "then re-enabling it with a different mode.")
+    if optin and optout:
+        raise ReplyError("ERR You can't specify both OPTIN mode and OPTOUT mode")
+    if (optin or optout) and bcast:
+        raise ReplyError("ERR OPTIN and OPTOUT are not compatible with BCAST")
+    if current is not None and (current.optin != optin or current.optout != optout):
+        raise ReplyError("ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and "
+                         "then re-enabling it with a different mode.")
+    for j, prefix in enumerate(prefixes):
+        for other in prefixes[j + 1:]:
+            if prefix.startswith(other) or other.startswith(prefix):
+                raise ReplyError(f"ERR Prefix '{text(prefix)}' overlaps with another provided prefix "
+                                 f"'{text(other)}'. Prefixes for a single client must not overlap.")
+    if current is not None:
+        prefixes = current.prefixes + [p for p in prefixes if p not in current.prefixes]
+        tracking.disable(client)
+    tracking.enable(client, ClientTracking(redirect, bcast, prefixes or ([b""] if bcast else []), optin, optout,
+                                           noloop))
+    return "OK"
+
+
+@_client("caching", arity=3, flags="noscript loading stale", since="6.0.0",
+         summary="Instruct the server about tracking or not keys in the next request")
+def client_caching(client, answer: bytes):
+    options = client.tracking
+    if options is None or not (options.optin or options.optout):
+        raise ReplyError("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or "
+                         "OPTOUT mode enabled")
+    word = keyword(answer)
+    if word == b"YES" and options.optin:
+        options.caching = True
+    elif word == b"NO" and options.optout:
+        options.caching = False
+    elif word == b"YES":
+        raise ReplyError("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.")
+    elif word == b"NO":
+        raise ReplyError("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.")
+    else:
+        raise ReplyError(SYNTAX_ERROR)
+    return "OK"
+
+
+@_client("getredir", arity=2, flags="noscript loading stale", since="6.0.0",
+         summary="Get tracking notifications redirection client ID if any")
+def client_getredir(client):
+    return -1 if client.tracking is None else client.tracking.redirect
+
+
+@_client("trackinginfo", arity=2, flags="noscript loading stale", since="6.2.0",
+         summary="Return information about server assisted client side caching for the current connection")
+def client_trackinginfo(client):
+    options = client.tracking
+    if options is None:
+        return {b"flags": SetReply([b"off"]), b"redirect": -1, b"prefixes": []}
+    flags = [b"on"]
+    if options.bcast:
+        flags.append(b"bcast")
+    if options.optin:
+        flags.append(b"optin")
+        if options.caching is True:
+            flags.append(b"caching-yes")
+    if options.optout:
+        flags.append(b"optout")
+        if options.caching is False:
+            flags.append(b"caching-no")
+    if options.noloop:
+        flags.append(b"noloop")
+    if options.redirect and options.redirect not in client.server.clients:
+        flags.append(b"broken_redirect")
+    return {b"flags": SetReply(flags), b"redirect": options.redirect,
+            b"prefixes": [p for p in options.prefixes if p or not options.bcast]}
+
+
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
          summary="Set client eviction mode for the current connection")
 def client_no_evict(client, mode: bytes):
@@ -356,6 +470,10 @@ def client_reply(client, mode: bytes):
 def client_help(client):
     return [
         "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "CACHING (YES|NO)",
+        "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR",
+        "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME",
         "    Return the name of the current connection.",
         "ID",
@@ -390,6 +508,11 @@ def client_help(client):
         "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]",
         "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+        "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO",
+        "    Report tracking status for the current connection.",
         "SETINFO <LIB-NAME|LIB-VER> <value>",
         "    Set client library name or version.",
         "NO-EVICT (ON|OFF)",

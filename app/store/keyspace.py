@@ -170,6 +170,8 @@ class Database:
         keyspace.dirty += changes
         if keyspace.watched:
             keyspace.touch(self.index, key)
+        if keyspace.tracking_active:  # CLIENT TRACKING (app/tracking.py)
+            keyspace.tracking.invalidate(key)
         if keyspace.blocked.count:
             # As Redis' dbAdd and dbOverwrite: RENAME, COPY or MOVE can feed a BLPOP, and a
             # stream replaced by another value ends a blocked XREADGROUP.
@@ -204,6 +206,8 @@ class Database:
         keyspace.dirty += changes
         if keyspace.watched:
             keyspace.touch(self.index, key)
+        if keyspace.tracking_active:  # CLIENT TRACKING (app/tracking.py)
+            keyspace.tracking.invalidate(key)
 
     def notify(self, event_class: int, event: str, key: bytes) -> None:
         """Announce ``event`` on ``key`` if its class is enabled (app/store/events.py)."""
@@ -216,6 +220,8 @@ class Database:
         existed see the change."""
         if self.keyspace.watched:
             self.keyspace.touch_database(self)
+        if self.keyspace.tracking_active:  # tracking clients drop their whole cache
+            self.keyspace.tracking.invalidate_all()
         count = len(self.data)
         self.data = {}
         self.expires = {}
@@ -275,6 +281,8 @@ class Database:
         self.notify(events.EXPIRED, "expired", key)
         if keyspace.watched:
             keyspace.touch(self.index, key)
+        if keyspace.tracking_active:
+            keyspace.tracking.invalidate(key)
         keyspace.propagation.also(self.index, [b"DEL", key])
 
     def expire_sample(self, now: int, sample: int) -> tuple[int, int]:
@@ -354,6 +362,10 @@ class Keyspace:
         # DEL (see Database.lookup), except while it runs its master's commands.
         self.deletes_expired = True
         self.obeying_master = False
+        # CLIENT TRACKING (app/tracking.py, given by the server): told of every changed
+        # key while some client tracks; one test of `tracking_active` otherwise.
+        self.tracking = None
+        self.tracking_active = False
         self.databases = [Database(i, self) for i in range(databases)]
         self.dirty = 0  # changes since the last save (rdb_changes_since_last_save)
         self.expired_keys = 0

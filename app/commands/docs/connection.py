@@ -116,6 +116,28 @@ DOCS = {
             ]},
         ],
     },
+    "client|tracking": {
+        "arguments": [
+            {"name": "status", "type": "oneof", "arguments": [
+                {"name": "on", "type": "pure-token", "token": "ON"},
+                {"name": "off", "type": "pure-token", "token": "OFF"},
+            ]},
+            {"name": "client-id", "type": "integer", "token": "REDIRECT", "flags": "optional"},
+            {"name": "prefix", "type": "string", "token": "PREFIX", "flags": "optional multiple multiple_token"},
+            {"name": "bcast", "type": "pure-token", "token": "BCAST", "flags": "optional"},
+            {"name": "optin", "type": "pure-token", "token": "OPTIN", "flags": "optional"},
+            {"name": "optout", "type": "pure-token", "token": "OPTOUT", "flags": "optional"},
+            {"name": "noloop", "type": "pure-token", "token": "NOLOOP", "flags": "optional"},
+        ],
+    },
+    "client|caching": {
+        "arguments": [
+            {"name": "mode", "type": "oneof", "arguments": [
+                {"name": "yes", "type": "pure-token", "token": "YES"},
+                {"name": "no", "type": "pure-token", "token": "NO"},
+            ]},
+        ],
+    },
     "client|no-evict": {
         "arguments": [
             {"name": "enabled", "type": "oneof", "arguments": [
