@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench/monitor_tracking.sh [requests]
+#
+# What MONITOR and CLIENT TRACKING cost a writer: redis-benchmark SET (-c 50) on ours and
+# on a real redis-server in the same run, with nothing attached, with a redis-cli
+# monitor attached (reading everything), and with a tracking client (RESP3, BCAST on
+# the benchmark's key prefix, so every SET sends it an invalidation). ROUNDS rounds
+# alternating ours and redis; median requests/sec and the ratio to the same server
+# with nothing attached.
+#
+#   requests  per run, default 50000
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+requests=${1:-50000}
+rounds=${ROUNDS:-3}
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.01; done; }
+rps() { redis-benchmark -p "$1" -n "$requests" -c 50 -q -t set \
+          | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1; }
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+ours=$(free_port); theirs=$(free_port)
+(cd "$work" && exec "$here/your_program.sh" --port "$ours" --save "" --loglevel warning > /dev/null) &
+pids+=($!)
+redis-server --port "$theirs" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
+pids+=($!)
+wait_port "$ours"; wait_port "$theirs"
+
+measure() {  # label
+  local o=() t=()
+  for _ in $(seq 1 "$rounds"); do o+=("$(rps "$ours")"); t+=("$(rps "$theirs")"); done
+  printf '%s %s %s\n' "$1" "$(printf '%s\n' "${o[@]}" | median)" "$(printf '%s\n' "${t[@]}" | median)"
+}
+attach_monitor() { for p in "$ours" "$theirs"; do redis-cli -p "$p" monitor > /dev/null & pids+=($!); done; sleep 0.5; }
+attach_tracker() {
+  for p in "$ours" "$theirs"; do
+    python3 - "$p" <<'PY' &
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"HELLO 3\r\nCLIENT TRACKING on BCAST PREFIX key:\r\n")
+while s.recv(1 << 16):
+    pass
+PY
+    pids+=($!)
+  done
+  sleep 0.5
+}
+
+{
+  measure plain
+  attach_monitor
+  measure monitor
+  for pid in $(pgrep -f "redis-cli -p ($ours|$theirs) monitor"); do kill "$pid"; done
+  attach_tracker
+  measure tracking
+} > "$work/results"
+base_o=$(awk '$1 == "plain" { print $2 }' "$work/results"); base_t=$(awk '$1 == "plain" { print $3 }' "$work/results")
+echo "SET -c 50, n=$requests, rounds=$rounds, median requests/sec (and relative to nothing attached)"
+echo "| attached | ours | redis | ours/redis |"
+echo "|---|---|---|---|"
+while read -r label o t; do
+  printf '| %s | %s (%.2f) | %s (%.2f) | %.2f |\n' "$label" "$o" "$(awk -v a="$o" -v b="$base_o" 'BEGIN{print a/b}')" \
+    "$t" "$(awk -v a="$t" -v b="$base_t" 'BEGIN{print a/b}')" "$(awk -v a="$o" -v b="$t" 'BEGIN{print a/b}')"
+done < "$work/results"
