@@ -513,7 +513,10 @@ def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]
             elif opcode == OP_EXPIRETIME_MS:
                 deadline = reader.uint64()
             elif opcode == OP_EXPIRETIME:
-                deadline = reader.uint32() * 1000
+                # Seconds in a signed 32-bit integer (Redis: rdbLoadTime): 2^31 and up
+                # are negative, long past, and the key is dropped.
+                seconds = reader.uint32()
+                deadline = (seconds - (1 << 32) if seconds >= 1 << 31 else seconds) * 1000
             elif opcode == OP_IDLE:
                 reader.length()
             elif opcode == OP_FREQ:
