@@ -716,8 +716,9 @@ def _rebuild(key: bytes, value) -> list[list[bytes]]:
     if isinstance(value, HashValue):
         flat = [part for pair in value.fields.items() for part in pair]
         return list(_batches(b"HMSET", key, flat, 2))
-    if isinstance(value, SortedSet):
-        flat = [part for member, score in value.scores.items() for part in (format_double(score), member)]
+    if isinstance(value, (SortedSet, rdb.FrozenSortedSet)):  # a snapshot keeps a sorted set's pairs
+        pairs = value.pairs if isinstance(value, rdb.FrozenSortedSet) else value.scores.items()
+        flat = [part for member, score in pairs for part in (format_double(score), member)]
         return list(_batches(b"ZADD", key, flat, 2))
     if isinstance(value, Stream):
         return _rebuild_stream(key, value)

@@ -757,15 +757,15 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
             flat = [part for pair in items for part in pair]
             return TYPE_HASH_LISTPACK, _string(_listpack_bytes(flat), compress)
         return TYPE_HASH, _length(len(items)) + b"".join(_string(f, compress) + _string(v, compress) for f, v in items)
-    if isinstance(value, SortedSet):
-        nodes = value.by_rank(0, len(value) - 1)
+    if isinstance(value, (SortedSet, FrozenSortedSet)):
+        pairs = value.pairs if isinstance(value, FrozenSortedSet) else _ordered_pairs(value)
         if value.packed:
-            flat = [part for node in nodes for part in (node.member, _score_text(node.score))]
+            flat = [part for member, score in pairs for part in (member, _score_text(score))]
             return TYPE_ZSET_LISTPACK, _string(_listpack_bytes(flat), compress)
         # Highest first, as zsetSave walks the skip list from its tail (loading is then
         # an append at the head each time).
-        return TYPE_ZSET_2, _length(len(nodes)) + b"".join(
-            _string(node.member, compress) + struct.pack("<d", node.score) for node in reversed(nodes))
+        return TYPE_ZSET_2, _length(len(pairs)) + b"".join(
+            _string(member, compress) + struct.pack("<d", score) for member, score in reversed(pairs))
     if isinstance(value, Stream):
         return TYPE_STREAM_LISTPACKS_2, _write_stream(value, compress)
     if value.intset:
@@ -832,6 +832,22 @@ def restore_payload(payload: bytes, config):
     return value
 
 
+class FrozenSortedSet:
+    """What a snapshot keeps of a sorted set: its pairs in order and its encoding. Walking
+    the skip list once is much cheaper than building a second one (SortedSet.copy), and
+    the copy is made with the keyspace lock held."""
+
+    __slots__ = ("packed", "pairs")
+
+    def __init__(self, zset: SortedSet):
+        self.packed = zset.packed
+        self.pairs = _ordered_pairs(zset)
+
+
+def _ordered_pairs(zset: SortedSet) -> list[tuple[bytes, float]]:
+    return [(node.member, node.score) for node in zset.by_rank(0, len(zset) - 1)]
+
+
 def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
     """A point-in-time copy of every non-empty database; the caller holds the lock.
     Values are copied (bytes are shared: they never change), so writes made after the
@@ -839,7 +855,10 @@ def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
     snapshot = []
     for db in keyspace.databases:
         if db.data:
-            data = {key: copy_value(value) for key, value in db.data.items()}
+            data = dict(db.data)  # at C speed; strings, most keys, are immutable and shared
+            for key, value in data.items():
+                if value.__class__ is not bytes:  # replacing values: the dict keeps its size
+                    data[key] = FrozenSortedSet(value) if value.__class__ is SortedSet else copy_value(value)
             snapshot.append((db.index, data, dict(db.expires)))
     return snapshot
 
