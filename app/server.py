@@ -72,6 +72,9 @@ class Connection(socketserver.BaseRequestHandler):
             sock.sendall(b"-ERR max number of clients reached\r\n")
             return
         client = self.client
+        if refused_by_protected_mode(client.server, client.addr):
+            sock.sendall(PROTECTED_MODE_DENIED)
+            return
         config = client.server.config
         aof = client.server.aof
         parser = RequestParser()
@@ -204,6 +207,34 @@ def _replication_cron(state: ServerState) -> None:
             state.update_write_refusal()  # replicas that stopped acknowledging no longer count
             if state.pause_end and time.monotonic() >= state.pause_end:
                 state.unpause()  # a CLIENT PAUSE ran out with nobody waiting: expiry resumes
+
+
+PROTECTED_MODE_DENIED = (
+    b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the "
+    b"default user. In this mode connections are only accepted from the loopback interface. If you want to connect "
+    b"from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode "
+    b"sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the "
+    b"same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do "
+    b"so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode "
+    b"by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting "
+    b"the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' "
+    b"option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above "
+    b"things in order for the server to start accepting connections from the outside.\r\n"
+)
+
+
+def is_loopback(addr: str) -> bool:
+    """Whether an "ip:port" peer is this machine: 127.0.0.0/8 or ::1 (IPv4-mapped too)."""
+    host = addr.rsplit(":", 1)[0]
+    return host.startswith(("127.", "::ffff:127.")) or host == "::1"
+
+
+def refused_by_protected_mode(state: ServerState, addr: str) -> bool:
+    """Protected mode, as Redis 7.0 has it: while the default user needs no password,
+    only clients on the loopback interface are served; the others get DENIED and are
+    disconnected, whatever address the server is bound to."""
+    return (state.config["protected-mode"] and state.users.default.nopass and state.users.default.enabled
+            and not is_loopback(addr))
 
 
 def _address(address: tuple) -> str:

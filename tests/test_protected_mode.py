@@ -1,0 +1,43 @@
+"""Protected mode decides from the peer's address and the default user. Only loopback
+traffic is allowed on this machine, so the decision is tested directly, and the refusal
+itself on a loopback connection is shown not to happen."""
+
+from __future__ import annotations
+
+from app.config import load_config
+from app.server import PROTECTED_MODE_DENIED, is_loopback, refused_by_protected_mode
+from app.state import ServerState
+from tests.helpers import RawConnection, start_ours
+
+
+def test_loopback_addresses():
+    assert is_loopback("127.0.0.1:5000") and is_loopback("127.3.2.1:1") and is_loopback("::1:6000")
+    assert is_loopback("::ffff:127.0.0.1:7")
+    assert not is_loopback("10.0.0.7:5000") and not is_loopback("192.168.1.2:1") and not is_loopback("::2:1")
+
+
+def test_refused_only_without_a_password_and_with_protected_mode():
+    state = ServerState(load_config([]))
+    assert refused_by_protected_mode(state, "10.0.0.7:5000")
+    assert not refused_by_protected_mode(state, "127.0.0.1:5000")
+    state.config.set("requirepass", "secret")
+    state.apply_config({"requirepass"})
+    assert not refused_by_protected_mode(state, "10.0.0.7:5000")
+    state.config.set("requirepass", "")
+    state.apply_config({"requirepass"})
+    state.config.set("protected-mode", "no")
+    assert not refused_by_protected_mode(state, "10.0.0.7:5000")
+
+
+def test_the_message_is_redis_own():
+    assert PROTECTED_MODE_DENIED.startswith(b"-DENIED Redis is running in protected mode because protected mode")
+    assert PROTECTED_MODE_DENIED.endswith(b"accepting connections from the outside.\r\n")
+
+
+def test_loopback_clients_are_served():
+    server = start_ours("--protected-mode", "yes")
+    try:
+        with RawConnection(server.port) as conn:
+            assert conn.call("PING") == b"+PONG\r\n"
+    finally:
+        server.stop()
