@@ -98,6 +98,11 @@ class Connection(socketserver.BaseRequestHandler):
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
             payload = b"".join(self.run_commands(parser, data))
+            if parser.pending > config["client-query-buffer-limit"] and not client.is_master:
+                # A client piling up a command it never finishes: Redis drops it too.
+                log.warning(f"Closing client that reached max query buffer length: {client.info_line()} "
+                            f"(qbuf initial bytes: {parser.pending})")
+                client.close_after_reply = True
             if aof.always:  # appendfsync always: acknowledge nothing that is not on disk
                 aof.wait_synced()
             outbox = client.outbox

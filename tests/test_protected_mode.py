@@ -41,3 +41,22 @@ def test_loopback_clients_are_served():
             assert conn.call("PING") == b"+PONG\r\n"
     finally:
         server.stop()
+
+
+def test_a_client_past_the_query_buffer_limit_is_dropped():
+    """client-query-buffer-limit (at least 1 MB): an unfinished command that grows past it
+    ends the connection, and other clients go on."""
+    server = start_ours("--client-query-buffer-limit", "1mb")
+    try:
+        with RawConnection(server.port) as greedy, RawConnection(server.port) as other:
+            greedy.send(b"*2\r\n$4\r\nECHO\r\n$100000000\r\n")  # a 100 MB bulk, never sent whole
+            chunk = b"x" * 65536
+            try:
+                for _ in range(64):  # 4 MB, past the limit
+                    greedy.send(chunk)
+            except OSError:
+                pass  # the server closed it
+            assert greedy.read_until_closed() == b""
+            assert other.call("PING") == b"+PONG\r\n"
+    finally:
+        server.stop()
