@@ -55,6 +55,7 @@ class Client:
         self.replica_rdb_only = False
         self.woff = 0  # the replication offset after this client's last command (WAIT)
         self.monitoring = False  # MONITOR (app/monitor.py): gets every command run, as text
+        self.no_touch = False  # CLIENT NO-TOUCH: reads leave keys' access times alone
         # CLIENT TRACKING (app/tracking.py): the options while on (None: off), and the
         # invalidations of keys this client changed itself, sent after its reply.
         self.tracking = None
@@ -94,6 +95,7 @@ class Client:
         self.user = self.server.users.default
         self.authenticated = self.user.logs_in_freely()
         self.no_evict = False
+        self.no_touch = False
         self.set_reply_mode(b"ON")
 
     def forget_state(self) -> None:
@@ -150,6 +152,8 @@ class Client:
             flags += "d"
         if self.no_evict:
             flags += "e"
+        if self.no_touch:
+            flags += "T"
         return flags or "N"
 
     def info_line(self) -> str:

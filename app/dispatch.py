@@ -123,6 +123,7 @@ def execute(client: Client, argv: list[bytes]):
         if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
             server.hold_while_paused(client, entry)
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
+        server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
         server.current_client = client
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):

@@ -53,3 +53,23 @@ def test_all_pause_ends_by_itself():
             assert admin.call("SET", "k", "v") == b"+OK\r\n"
     finally:
         server.stop()
+
+
+def test_no_touch_leaves_idle_time_alone():
+    """CLIENT NO-TOUCH (Redis 7.2): reads keep a key's idle time; TOUCH still resets it."""
+    server = start_ours()
+    try:
+        with RawConnection(server.port) as conn:
+            assert conn.call("SET", "k", "v") == b"+OK\r\n"
+            assert conn.call("CLIENT", "NO-TOUCH", "maybe") == b"-ERR syntax error\r\n"
+            assert conn.call("CLIENT", "NO-TOUCH", "on") == b"+OK\r\n"
+            assert b"flags=T" in conn.call("CLIENT", "INFO")
+            wait_until(lambda: conn.call("OBJECT", "IDLETIME", "k") != b":0\r\n", what="the key to become idle")
+            idle = conn.call("OBJECT", "IDLETIME", "k")
+            assert conn.call("GET", "k") == b"$1\r\nv\r\n"
+            assert conn.call("OBJECT", "IDLETIME", "k") != b":0\r\n" and idle != b":0\r\n"
+            assert conn.call("TOUCH", "k") == b":1\r\n"
+            assert conn.call("OBJECT", "IDLETIME", "k") == b":0\r\n"
+            assert conn.call("CLIENT", "NO-TOUCH", "off") == b"+OK\r\n"
+    finally:
+        server.stop()

@@ -444,6 +444,18 @@ def client_trackinginfo(client):
             b"prefixes": [p for p in options.prefixes if p or not options.bcast]}
 
 
+@_client("no-touch", arity=3, flags="noscript loading stale", since="7.2.0",
+         summary="Controls whether commands sent by the client affect the LRU/LFU of accessed keys")
+def client_no_touch(client, switch: bytes):
+    """From Redis 7.2: a client that only inspects keys (a monitoring tool) leaves their
+    idle time as it was; TOUCH still touches."""
+    word = keyword(switch)
+    if word not in (b"ON", b"OFF"):
+        raise ReplyError(SYNTAX_ERROR)
+    client.no_touch = word == b"ON"
+    return "OK"
+
+
 @_client("no-evict", arity=3, flags="admin noscript loading stale", since="7.0.0",
          summary="Set client eviction mode for the current connection")
 def client_no_evict(client, mode: bytes):
@@ -517,6 +529,8 @@ def client_help(client):
         "    Set client library name or version.",
         "NO-EVICT (ON|OFF)",
         "    Protect current client connection from eviction.",
+        "NO-TOUCH (ON|OFF)",
+        "    Will not touch LRU/LFU stats when this mode is on.",
         "HELP",
         "    Prints this help.",
     ]

@@ -121,7 +121,7 @@ class Database:
             # the master does (Redis: expireIfNeeded on a replica).
             if not keyspace.obeying_master:
                 return None
-        if touch:
+        if touch and self.keyspace.touching:
             self.access[key] = self.keyspace.clock
         return value
 
@@ -362,6 +362,7 @@ class Keyspace:
         # DEL (see Database.lookup), except while it runs its master's commands.
         self.deletes_expired = True
         self.obeying_master = False
+        self.touching = True  # False while a CLIENT NO-TOUCH client reads: access times stay
         # CLIENT TRACKING (app/tracking.py, given by the server): told of every changed
         # key while some client tracks; one test of `tracking_active` otherwise.
         self.tracking = None
