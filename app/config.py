@@ -302,7 +302,7 @@ class Parameter:
     format: Callable[[Any], str] = str
     mutable: bool = True  # False: Redis itself refuses CONFIG SET ("immutable config")
     protected: bool = False  # refused by CONFIG SET unless enable-protected-configs
-    restart: bool = False  # Redis applies it live, we only at start-up (listening sockets)
+    restart: bool = False  # changing it means listening anew (ServerState.rebind)
     aliases: tuple[str, ...] = ()
     # How a new parsed value combines with the current one (client-output-buffer-limit
     # sets only the classes it names); None: it replaces it.
@@ -353,7 +353,7 @@ def quote(text: str) -> str:
 
 
 PARAMETERS = [
-    # Network. Redis rebinds when these change; here they need a restart.
+    # Network. CONFIG SET of port or bind rebinds the listening sockets live, as Redis does.
     Parameter("port", "6379", _integer(0, 65535), restart=True),
     Parameter("bind", "127.0.0.1 -::1", restart=True),
     _string_parameter("bind-source-addr"),

@@ -277,11 +277,13 @@ class Listener(socketserver.ThreadingTCPServer):
         super().server_bind()
 
 
-def open_listeners(state: ServerState) -> list[Listener]:
-    """Bind and listen on every ``bind`` address; ``-addr`` may fail quietly, as in Redis."""
-    port = state.config["port"]
+def open_listeners(state: ServerState, port: int | None = None, bind: str | None = None) -> list[Listener]:
+    """Bind and listen on every ``bind`` address (the configured ones by default);
+    ``-addr`` may fail quietly, as in Redis."""
+    port = state.config["port"] if port is None else port
+    bind = state.config["bind"] if bind is None else bind
     listeners = []
-    for word in state.config["bind"].split():
+    for word in bind.split():
         optional = word.startswith("-")
         host = word.lstrip("-")
         host = {"*": "0.0.0.0", "::*": "::"}.get(host, host)
@@ -306,11 +308,17 @@ def open_listeners(state: ServerState) -> list[Listener]:
 def start_accepting(state: ServerState, listeners: list[Listener]) -> None:
     """Accept connections on every listener, from now on: while the dataset loads,
     clients are answered (LOADING for most commands), as in Redis."""
+    state.listeners = listeners
     for listener in listeners:
-        name = f"accept {listener.server_address[0]}"
-        threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
+        start_listener(listener)
     if hasattr(select, "epoll"):  # Linux; elsewhere a hang-up is noticed at the next push
         state.keyspace.blocked.watcher = HangupWatcher(state.keyspace.blocked)
+
+
+def start_listener(listener: Listener) -> None:
+    """An accept thread for one listening socket."""
+    name = f"accept {listener.server_address[0]}"
+    threading.Thread(target=listener.serve_forever, args=(0.05,), name=name, daemon=True).start()
 
 
 def serve(state: ServerState) -> NoReturn:

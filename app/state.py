@@ -54,6 +54,7 @@ class ServerState:
         self.executable = os.path.abspath(sys.argv[0]) if sys.argv else ""
         self.clients: dict[int, Client] = {}
         self.monitors: list[Client] = []  # clients that sent MONITOR (app/monitor.py)
+        self.listeners: list = []  # the listening sockets (app/server.py), set by main
         self.tracking = Tracking(self)  # CLIENT TRACKING (app/tracking.py)
         self.keyspace.tracking = self.tracking
         self.current_client: Client | None = None  # whose command runs now (NOLOOP)
@@ -127,6 +128,23 @@ class ServerState:
     @property
     def role(self) -> str:
         return "slave" if self.config["replicaof"] else "master"
+
+    # --- listening sockets
+
+    def rebind(self, port: int, bind: str) -> None:
+        """CONFIG SET port or bind: listen on the new addresses, then stop listening on
+        the old ones; connections already made stay. Raises OSError, with nothing
+        changed, if the new addresses cannot be bound."""
+        from app.server import open_listeners, start_listener  # the server module imports this one
+
+        fresh = open_listeners(self, port, bind)  # raises before anything changes
+        old, self.listeners = self.listeners, fresh
+        for listener in fresh:
+            start_listener(listener)
+        for listener in old:
+            # shutdown() waits for the accept loop, which may be this very thread's
+            # caller only through a command: accept threads never hold the lock.
+            threading.Thread(target=_close_listener, args=(listener,), daemon=True).start()
 
     # --- CLIENT PAUSE
 
@@ -250,3 +268,7 @@ def _writes(client, entry) -> bool:
         return any("write" in queued.flags for queued, _argv, _start in client.multi)
     return "write" in entry.flags
 
+
+def _close_listener(listener) -> None:
+    listener.shutdown()
+    listener.server_close()

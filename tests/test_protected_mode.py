@@ -4,10 +4,12 @@ itself on a loopback connection is shown not to happen."""
 
 from __future__ import annotations
 
+import socket
+
 from app.config import load_config
 from app.server import PROTECTED_MODE_DENIED, is_loopback, refused_by_protected_mode
 from app.state import ServerState
-from tests.helpers import RawConnection, start_ours
+from tests.helpers import RawConnection, start_ours, wait_until
 
 
 def test_loopback_addresses():
@@ -60,3 +62,35 @@ def test_a_client_past_the_query_buffer_limit_is_dropped():
             assert other.call("PING") == b"+PONG\r\n"
     finally:
         server.stop()
+
+
+def test_config_set_port_rebinds_live():
+    from tests.helpers import free_port
+
+    server = start_ours()
+    try:
+        with RawConnection(server.port) as conn:
+            new_port = free_port()
+            assert conn.call("CONFIG", "SET", "port", new_port) == b"+OK\r\n"
+            assert conn.call("PING") == b"+PONG\r\n"  # connections made before stay
+            with RawConnection(new_port) as moved:
+                assert moved.call("CONFIG", "GET", "port") == b"*2\r\n$4\r\nport\r\n$%d\r\n%d\r\n" % (
+                    len(str(new_port)), new_port)
+                taken = new_port
+                # A port something else listens on: refused, nothing changed.
+                with socket.create_server(("127.0.0.1", 0)) as blocker:
+                    busy = blocker.getsockname()[1]
+                    assert moved.call("CONFIG", "SET", "port", busy) == (
+                        b"-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port\r\n")
+                assert moved.call("CONFIG", "GET", "port").endswith(b"%d\r\n" % taken)
+            wait_until(lambda: _refused(server.port), what="the old port to be closed")
+    finally:
+        server.stop()
+
+
+def _refused(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return True
+    return False

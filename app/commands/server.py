@@ -293,8 +293,16 @@ def config_set(client, *args: bytes):
             changes[parameter.name] = parameter.updated(current, value)
         except ConfigError as error:
             raise failed(name, str(error)) from None
-        if parameter.restart and changes[parameter.name] != config[parameter.name]:
-            raise failed(name, f"{parameter.name} can only be changed by restarting the server")
+    rebinding = [name for name, parameter, _value in pairs
+                 if parameter.restart and changes[parameter.name] != config[parameter.name]]
+    if rebinding:
+        # port and bind: listen on the new addresses first; only if that works are the
+        # old ones closed and the values changed (Redis: changeListener).
+        try:
+            client.server.rebind(changes.get("port", config["port"]), changes.get("bind", config["bind"]))
+        except OSError:
+            reason = "Unable to listen on this port" if "port" in changes else "Failed to bind to specified addresses."
+            raise failed(rebinding[0], reason) from None
     config.values.update(changes)
     client.server.apply_config(set(changes))
     if "loglevel" in changes:
