@@ -6,9 +6,9 @@
 # string, SETBIT at one offset, PFADD of random elements, PFCOUNT of a cached HLL.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/common.sh"
 requests=${1:-20000}
 rounds=${ROUNDS:-3}
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 ours_port=$(free_port)
 redis_port=$(free_port)
@@ -20,12 +20,11 @@ pids+=($!)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
 pids+=($!)
 for port in "$ours_port" "$redis_port"; do
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.01; done
+  wait_port "$port"
   redis-cli -p "$port" SETRANGE mb 1048575 x > /dev/null        # a 1 MB string
   redis-cli -p "$port" PFADD hll a b c > /dev/null
 done
-rps() { redis-benchmark -p "$1" -c 4 -n "$requests" -r 1000000 -q "${@:2}" | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+rps() { redis-benchmark -p "$1" -c 4 -n "$requests" -r 1000000 -q "${@:2}" | requests_per_second; }
 echo "| command | ours | redis | ours/redis |"
 echo "|---|---|---|---|"
 for test in "BITCOUNT mb" "SETBIT bits 100000 1" "PFADD hll __rand_int__" "PFCOUNT hll"; do

@@ -11,18 +11,16 @@
 #   requests  per run, default 50000
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/common.sh"
 requests=${1:-50000}
 rounds=${ROUNDS:-3}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.01; done; }
 rps() { redis-benchmark -p "$1" -n "$requests" -c 50 -q -t set \
-          | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1; }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+          | requests_per_second; }
 
 ours=$(free_port); theirs=$(free_port)
 (cd "$work" && exec "$here/your_program.sh" --port "$ours" --save "" --loglevel warning > /dev/null) &

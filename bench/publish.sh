@@ -11,11 +11,11 @@
 #   requests     per run, default 100000
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/common.sh"
 subscribers=${1:-10}
 requests=${2:-100000}
 rounds=${ROUNDS:-3}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 ours_port=$(free_port)
 redis_port=$(free_port)
@@ -28,7 +28,7 @@ pids+=($!)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
 pids+=($!)
 for port in "$ours_port" "$redis_port"; do
-  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do sleep 0.01; done
+  wait_port "$port"
   for _ in $(seq 1 "$subscribers"); do
     redis-cli -p "$port" subscribe bench-channel > /dev/null &
     pids+=($!)
@@ -38,9 +38,8 @@ done
 
 rps() {  # port, extra redis-benchmark options -> requests per second
   redis-benchmark -p "$1" -n "$requests" -c 50 $2 -q PUBLISH bench-channel hello-subscribers \
-    | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1
+    | requests_per_second
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 echo "PUBLISH to $subscribers subscribers, n=$requests, rounds=$rounds, median requests/sec"
 echo "| mode | ours | redis | ours/redis |"

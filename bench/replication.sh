@@ -14,16 +14,15 @@
 #   requests  per run, default 100000
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/common.sh"
 requests=${1:-100000}
 rounds=${ROUNDS:-3}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_port() { until (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do sleep 0.01; done; }
 start_ours() {  # port [replicaof port]
   mkdir -p "$work/$1"
   if [ $# -gt 1 ]; then
@@ -48,9 +47,8 @@ links_up() {  # master port, count
 }
 rps() {  # port, extra redis-benchmark options -> requests per second
   redis-benchmark -p "$1" -n "$requests" -c 50 $2 -q -t set \
-    | tr '\r' '\n' | awk '/requests per second/ { sub(/.*: /, ""); print $1 }' | tail -1
+    | requests_per_second
 }
-median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 lag() {  # master port, replica ports... -> seconds until every replica has the master's offset
   redis-benchmark -p "$1" -n "$requests" -c 50 -P 16 -q -t set > /dev/null
   python3 - "$@" <<'EOF'

@@ -10,11 +10,11 @@
 #   requests  per run, default 100000
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
+source "$here/bench/common.sh"
 bench=${BENCH_REDIS:-$here/../shared/tools/bench_redis.sh}
 tests=${1:-set,get}
 requests=${2:-100000}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 work=$(mktemp -d)
 ours_port=$(free_port)
 redis_port=$(free_port)
@@ -24,13 +24,13 @@ trap cleanup EXIT
 started=$(date +%s.%N)
 (cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
 ours_pid=$!
-until (exec 3<>"/dev/tcp/127.0.0.1/$ours_port") 2>/dev/null; do sleep 0.01; done
+wait_port "$ours_port"
 ready=$(date +%s.%N)
 echo "our server accepted connections $(python3 -c "print(round($ready - $started, 3))") s after exec"
 
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning &
 redis_pid=$!
-until (exec 3<>"/dev/tcp/127.0.0.1/$redis_port") 2>/dev/null; do sleep 0.01; done
+wait_port "$redis_port"
 
 echo "A = ours (python $(python3 -c 'import platform; print(platform.python_version())')), B = $(redis-server --version | cut -d' ' -f1-3)"
 bash "$bench" "$ours_port" "$redis_port" "$tests" "$requests"
