@@ -34,6 +34,7 @@ from app.state import ServerState
 from app.store.blocking import BlockedClients
 
 READ_SIZE = 64 * 1024
+EARLY_SEND_BYTES = 1024 * 1024  # replies of one read sent before the read is done
 
 
 class Connection(socketserver.BaseRequestHandler):
@@ -126,16 +127,28 @@ class Connection(socketserver.BaseRequestHandler):
         return True
 
     def run_commands(self, parser: RequestParser, data: bytes) -> list[bytes]:
-        """Parse ``data``, run every complete command, return the encoded replies."""
+        """Parse ``data``, run every complete command, return the encoded replies.
+
+        Replies are sent in one write at the end, except when they pile up past
+        `EARLY_SEND_BYTES`: those go out at once (the thread waits if the client does not
+        read), so a client that pipelines thousands of big GETs and never reads costs a
+        bounded amount of memory, not the sum of its replies."""
         client = self.client
         out = []
+        pending = 0
         while True:
             parser.authenticated = client.authenticated
             commands, error = parser.parse(data)
             client.query_buffer = parser.pending
             for argv in commands:
                 reply = execute(client, argv)  # first: HELLO changes the protocol to encode in
-                out.append(ENCODERS[client.protocol].encode(reply))
+                encoded = ENCODERS[client.protocol].encode(reply)
+                out.append(encoded)
+                pending += len(encoded)
+                if pending > EARLY_SEND_BYTES and client.outbox is None:
+                    if not self.send(b"".join(out)):
+                        client.close_after_reply = True
+                    out, pending = [], 0
                 if client.close_after_reply:
                     return out
             if error is not None:

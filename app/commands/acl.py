@@ -161,7 +161,7 @@ def acl_dryrun(client, username: bytes, name: bytes, *args: bytes):
         return "OK"
     reason, object_ = refused
     what = entry.name if reason == "command" else object_.decode("utf-8", "surrogateescape")
-    return DRYRUN[reason].format(what).encode()
+    return DRYRUN[reason].format(what).encode("utf-8", "surrogateescape")  # a key is any bytes
 
 
 NO_ACL_FILE = (

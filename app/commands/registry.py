@@ -223,9 +223,10 @@ def container(name: str, *, group: str, since: str, summary: str) -> None:
 def command_by_name(name: str) -> Command | None:
     """Find a command by its full name, "get" or "config|get" (COMMAND INFO, DOCS)."""
     parent, _, sub = name.lower().partition("|")
-    entry = COMMANDS.get(parent.encode())
+    # Names come from clients: any bytes, kept through surrogateescape.
+    entry = COMMANDS.get(parent.encode("utf-8", "surrogateescape"))
     if entry is not None and sub:
-        return entry.subcommands.get(sub.encode())
+        return entry.subcommands.get(sub.encode("utf-8", "surrogateescape"))
     return entry
 
 
