@@ -30,7 +30,7 @@ class ConfigError(ValueError):
 
 def _integer(low: int, high: int) -> Callable[[str], int]:
     def parse(text: str) -> int:
-        value = parse_int(text.encode())
+        value = parse_int(text.encode("utf-8", "surrogateescape"))
         if value is None:
             raise ConfigError("argument couldn't be parsed into an integer")
         if not low <= value <= high:
@@ -83,7 +83,7 @@ def _format_memory(value: int) -> str:
 def _memory_or_percent(text: str) -> int:
     """maxmemory-clients: a size, or ``N%`` of maxmemory (kept as -N, as Redis does)."""
     if text.endswith("%"):
-        percent = parse_int(text[:-1].encode())
+        percent = parse_int(text[:-1].encode("utf-8", "surrogateescape"))
         if percent is None or percent < 0:
             raise ConfigError("argument must be a memory or percent value")
         if percent > 100:
@@ -146,7 +146,7 @@ def _oom_score_values(text: str) -> tuple[int, int, int]:
     words = text.split()
     if len(words) != 3:
         raise ConfigError("wrong number of arguments")
-    values = [parse_int(word.encode()) for word in words]
+    values = [parse_int(word.encode("utf-8", "surrogateescape")) for word in words]
     if any(value is None or not -2000 <= value <= 2000 for value in values):
         raise ConfigError("Invalid oom-score-adj-values, elements must be between -2000 and 2000.")
     return tuple(values)
@@ -227,7 +227,7 @@ def _directory(text: str) -> str:
 def _save_points(text: str) -> list[tuple[int, int]]:
     """``"3600 1 300 100"``: save after 3600 s if 1 change, after 300 s if 100 changes."""
     words = text.split()
-    numbers = [parse_int(word.encode()) for word in words]
+    numbers = [parse_int(word.encode("utf-8", "surrogateescape")) for word in words]
     if len(words) % 2 or any(n is None or n < 0 for n in numbers):
         raise ConfigError("Invalid save parameters")
     return list(zip(numbers[::2], numbers[1::2]))
@@ -242,7 +242,7 @@ def _replicaof(text: str) -> tuple[str, int] | None:
     words = text.split()
     if not words or [w.lower() for w in words] == ["no", "one"]:
         return None
-    port = parse_int(words[1].encode()) if len(words) == 2 else None
+    port = parse_int(words[1].encode("utf-8", "surrogateescape")) if len(words) == 2 else None
     if port is None or not 0 < port < 65536:
         raise ConfigError("replicaof takes a host and a port, or 'no one'")
     return words[0], port
@@ -589,14 +589,14 @@ class Config:
                 parameter = lookup_parameter(text)
                 if parameter is not None and text.lower() not in seen:
                     seen.add(text.lower())
-                    found[pattern] = self.text(parameter.name).encode()
+                    found[pattern] = self.text(parameter.name).encode("utf-8", "surrogateescape")
                 continue
             glob = compile_glob(pattern, nocase=True)
             for parameter in PARAMETERS:
                 for name in (parameter.name, *parameter.aliases):
-                    if name not in seen and glob.match(name.encode()):
+                    if name not in seen and glob.match(name.encode("utf-8", "surrogateescape")):
                         seen.add(name)
-                        found[name.encode()] = self.text(parameter.name).encode()
+                        found[name.encode()] = self.text(parameter.name).encode("utf-8", "surrogateescape")
         return found
 
 

@@ -629,3 +629,11 @@ def test_server_logged_no_traceback(fuzzed):
     """Last: nothing above made the server print a traceback or an internal error."""
     fuzzed.assert_healthy()
     assert_clean_log(fuzzed.log())
+
+
+def test_config_set_of_non_utf8_numbers_is_a_parse_error(fuzzed):
+    """Found by bench/fuzz.py: a numeric parameter given bytes that are not UTF-8."""
+    with RawConnection(fuzzed.port) as connection:
+        connection.send(b"*4\r\n$6\r\nCONFIG\r\n$3\r\nSET\r\n$14\r\nlfu-log-factor\r\n$3\r\na\x9ab\r\n")
+        assert connection.read_raw() == (b"-ERR CONFIG SET failed (possibly related to argument 'lfu-log-factor') - "
+                                         b"argument couldn't be parsed into an integer\r\n")
