@@ -104,6 +104,9 @@ class Connection(socketserver.BaseRequestHandler):
                 log.warning(f"Closing client that reached max query buffer length: {client.info_line()} "
                             f"(qbuf initial bytes: {parser.pending})")
                 client.close_after_reply = True
+            if aof.pending:  # this read's writes reach the AOF before its replies leave
+                with client.server.keyspace.lock:
+                    aof.flush()
             if aof.always:  # appendfsync always: acknowledge nothing that is not on disk
                 aof.wait_synced()
             outbox = client.outbox

@@ -73,6 +73,7 @@ class AppendOnlyFile:
         self.always = False  # status is ON and appendfsync always: replies wait (server.py)
         self.manifest: Manifest | None = None
         self.fd: int | None = None  # the incr being appended to
+        self.pending: list[bytes] = []  # appended, not yet written (see `append`)
         self.temp_incr_fd = False  # fd is the temporary incr of a first rewrite
         self.last_timestamp = 0  # the last #TS annotation written (aof-timestamp-enabled)
         # Group commit: see the module docstring. `retired` are descriptors of incr files
@@ -273,12 +274,23 @@ class AppendOnlyFile:
     # --------------------------------------------------------------- appending
 
     def append(self, data: bytes) -> None:
-        """The propagation sink: one unit of writes, under the keyspace lock."""
+        """The propagation sink: one unit of writes, under the keyspace lock. It is kept
+        until `flush`, which the connection calls once per read, before its replies go
+        out (Redis writes its AOF buffer once per event loop, before replying): a
+        pipeline of a hundred SETs costs one write(), not a hundred."""
         if self.config["aof-timestamp-enabled"]:
             now = int(time.time())
             if now > self.last_timestamp:
                 self.last_timestamp = now
                 data = b"#TS:%d\r\n" % now + data
+        self.pending.append(data)
+
+    def flush(self) -> None:
+        """Write what `append` kept, in order; the caller holds the keyspace lock."""
+        if not self.pending:
+            return
+        data = b"".join(self.pending)
+        self.pending = []
         view = memoryview(data)
         try:
             while view:
@@ -355,7 +367,9 @@ class AppendOnlyFile:
         self.last_write_ok = False
 
     def _switch_fd(self, fd: int | None) -> None:
-        """Append to ``fd`` instead; the old file is fsynced and closed by the next round."""
+        """Append to ``fd`` instead; the old file is fsynced and closed by the next round.
+        What was kept for the old file is written to it first."""
+        self.flush()
         with self.cond:
             if self.fd is not None:
                 self.retired.append(self.fd)
@@ -370,6 +384,9 @@ class AppendOnlyFile:
         """Once a second, as Redis' serverCron: the everysec fsync, files left to close,
         rewrites and saves that were scheduled, and the automatic rewrite."""
         while not stop.wait(1.0):
+            if self.pending:
+                with self.keyspace.lock:
+                    self.flush()
             if self.retired or (self.status != OFF and self.config["appendfsync"] == "everysec"
                                 and self.synced < self.written
                                 and not (self.rewriting and self.config["no-appendfsync-on-rewrite"])):
@@ -379,6 +396,7 @@ class AppendOnlyFile:
 
     def cron_tick(self) -> None:
         """The scheduled and automatic work; the caller holds the keyspace lock."""
+        self.flush()  # writes no connection flushed (active expiry's DELs)
         snapshots = self.state.snapshots
         if self.rewriting or snapshots.in_progress:
             return

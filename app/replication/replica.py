@@ -282,6 +282,9 @@ class MasterLink:
                         execute(client, argv)
                     with keyspace.lock:
                         self._forward(encoded)
+                if server.aof.pending:  # what this read changed goes to our own AOF
+                    with keyspace.lock:
+                        server.aof.flush()
                 if error is not None:
                     raise LinkError(f"protocol error from master: {error}")
             now = time.monotonic()
