@@ -205,6 +205,7 @@ class ServerState:
             replication.link.stop()
             replication.link = None
         self.config.values["replicaof"] = master
+        log.role = "S" if master else "M"  # the log line's role letter, as Redis writes it
         keyspace = self.keyspace
         if master is None:
             keyspace.deletes_expired = True
