@@ -29,16 +29,10 @@ from __future__ import annotations
 
 from typing import Callable
 
+from app.protocol import encode_command  # the AOF and replicas get commands as clients send them
+
 MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 EXEC = b"*1\r\n$4\r\nEXEC\r\n"
-
-
-def encode_command(argv: list[bytes]) -> bytes:
-    """A command as a RESP array of bulk strings: the form of the AOF and of replication."""
-    parts = [b"*%d\r\n" % len(argv)]
-    for arg in argv:
-        parts.append(b"$%d\r\n%s\r\n" % (len(arg), arg))
-    return b"".join(parts)
 
 
 class Propagation:

@@ -23,7 +23,7 @@ import time
 
 from app import log
 from app.persistence import rdb
-from app.propagation import encode_command
+from app.protocol import encode_command
 from app.replication.backlog import Backlog
 
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])

@@ -38,8 +38,7 @@ import time
 from app import log
 from app.client import Client
 from app.persistence import rdb
-from app.propagation import encode_command
-from app.protocol import RequestParser
+from app.protocol import RequestParser, encode_command
 from app.store.keyspace import now_ms
 
 RETRY_SECONDS = 1.0
