@@ -20,13 +20,12 @@ from app.persistence.snapshots import Snapshots
 from app.protocol import ReplyError
 from app.pubsub import PubSub
 from app.tracking import Tracking
+from app.replication.backlog import MIN_SIZE as backlog_min_size
 from app.replication.master import Replication, new_replication_id
 from app.store.keyspace import Keyspace
 
 READONLY = ReplyError("READONLY You can't write against a read only replica.")
 NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
-
-MIN_BACKLOG_SIZE = 16 * 1024  # Redis' CONFIG_REPL_BACKLOG_MIN_SIZE
 
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
 
@@ -94,10 +93,10 @@ class ServerState:
         self.update_write_refusal()
         if changed is not None and "repl-backlog-size" in changed:
             # Redis' resizeReplicationBacklog keeps at least 16 kB, and CONFIG GET shows it.
-            self.config.values["repl-backlog-size"] = max(self.config["repl-backlog-size"], MIN_BACKLOG_SIZE)
+            self.config.values["repl-backlog-size"] = max(self.config["repl-backlog-size"], backlog_min_size)
         backlog = self.replication.backlog
-        if backlog is not None and backlog.size != self.config["repl-backlog-size"]:
-            backlog.resize(max(self.config["repl-backlog-size"], MIN_BACKLOG_SIZE))
+        if backlog is not None:
+            backlog.resize(self.config["repl-backlog-size"])
         if changed is None or "requirepass" in changed:  # even to the same text, as Redis
             self.users.follow_requirepass(self.config["requirepass"])
         if changed is not None and "appendonly" in changed:

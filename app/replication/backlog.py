@@ -14,10 +14,12 @@ from __future__ import annotations
 
 from collections import deque
 
+MIN_SIZE = 16 * 1024  # Redis' CONFIG_REPL_BACKLOG_MIN_SIZE: a smaller repl-backlog-size counts as this
+
 
 class Backlog:
     def __init__(self, size: int, start_offset: int):
-        self.size = size
+        self.size = max(size, MIN_SIZE)
         self._chunks: deque[bytes] = deque()
         self.histlen = 0  # bytes held
         self.first_offset = start_offset  # offset of the first byte held (Redis counts from 1)
@@ -32,7 +34,7 @@ class Backlog:
             self.first_offset += len(dropped)
 
     def resize(self, size: int) -> None:
-        self.size = size
+        self.size = max(size, MIN_SIZE)
         self.append(b"")  # trims to the new size
 
     def holds(self, offset: int) -> bool:

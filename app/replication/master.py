@@ -99,7 +99,7 @@ class Replication:
         """Made when the first replica attaches, and kept (as in Redis): from then on
         every write is recorded, so that replicas can resync partially."""
         if self.backlog is None:
-            self.backlog = Backlog(max(self.server.config["repl-backlog-size"], 16 * 1024), self.offset + 1)
+            self.backlog = Backlog(self.server.config["repl-backlog-size"], self.offset + 1)
             self.update_sinks()
 
     def update_sinks(self) -> None:
