@@ -32,7 +32,6 @@ from app import acl, monitor
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
-from app.commands.keyspecs import keys_of
 from app.commands.registry import Command
 from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
@@ -178,11 +177,9 @@ def _track(client: Client, entry: Command, argv: list[bytes]) -> None:
     """After a command of a tracking client (app/tracking.py): remember the keys a read
     command read, send the invalidations of its own writes after its reply, and let a
     CLIENT CACHING lapse once the command after it has run."""
-    options = client.tracking
-    if "readonly" in entry.flags and options.wants():
-        client.server.tracking.remember(client, [key for key, _flags in keys_of(entry, argv)])
+    client.server.tracking.remember(client, entry, argv)
     if entry.name != "client|caching":
-        options.caching = None
+        client.tracking.caching = None
     if client.pending_invalidations:
         for data in client.pending_invalidations:
             client.outbox.put(data, client.server.config["client-output-buffer-limit"]["normal"])

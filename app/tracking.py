@@ -89,9 +89,14 @@ class Tracking:
         # Keys it read stay in the table until they change: Redis forgets them lazily too.
         self.server.keyspace.tracking_active = bool(self.clients)
 
-    def remember(self, client, keys) -> None:
-        """A read by a tracking client: it wants to hear when these keys change."""
-        for key in keys:
+    def remember(self, client, entry, argv: list[bytes]) -> None:
+        """A command of a tracking client ran (on its own or in EXEC): if it read keys
+        and the client's mode wants them, it hears when they change."""
+        if "readonly" not in entry.flags or not client.tracking.wants():
+            return
+        from app.commands.keyspecs import keys_of  # the command modules import this one
+
+        for key, _flags in keys_of(entry, argv):
             self.keys.setdefault(key, set()).add(client.id)
 
     # --- invalidation

@@ -24,7 +24,6 @@ So does EXEC after a watched key has expired, as in Redis 7.0.
 from __future__ import annotations
 
 from app import monitor
-from app.commands.keyspecs import keys_of
 from app.commands.registry import KeySpec, command
 from app.protocol import ENCODERS, NO_REPLY, NULL_ARRAY, ReplyError
 
@@ -103,8 +102,8 @@ def _run_queued(client, entry, argv: list[bytes], start: int):
     server = client.server
     if server.monitors and "admin" not in entry.flags:
         monitor.feed(server, client, argv)
-    if client.tracking is not None and "readonly" in entry.flags and client.tracking.wants():
-        server.tracking.remember(client, [key for key, _flags in keys_of(entry, argv)])
+    if client.tracking is not None:
+        server.tracking.remember(client, entry, argv)
     return reply
 
 
