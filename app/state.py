@@ -155,14 +155,19 @@ class ServerState:
         end = time.monotonic() + milliseconds / 1000
         self.pause_end = max(self.pause_end, end)
         self.pause_all = self.pause_all or everything
-        self.keyspace.deletes_expired = False
+        self.update_expiry()
 
     def unpause(self) -> None:
         """The pause is over: wake every held client; expiry resumes (on a master)."""
         self.pause_end = 0.0
         self.pause_all = False
-        self.keyspace.deletes_expired = not self.config["replicaof"]
+        self.update_expiry()
         self.unpaused.notify_all()
+
+    def update_expiry(self) -> None:
+        """Whether this server deletes keys whose deadline passed: not as a replica (it
+        waits for its master's DELs), nor during CLIENT PAUSE (the dataset stays still)."""
+        self.keyspace.deletes_expired = not self.config["replicaof"] and not self.pause_end
 
     def hold_while_paused(self, client, entry) -> None:
         """Wait here (the keyspace lock released) while a pause holds this command:
@@ -205,11 +210,8 @@ class ServerState:
             replication.link = None
         self.config.values["replicaof"] = master
         log.role = "S" if master else "M"  # the log line's role letter, as Redis writes it
-        keyspace = self.keyspace
-        if master is None:
-            keyspace.deletes_expired = True
-        else:
-            keyspace.deletes_expired = False  # a replica waits for its master's DELs
+        self.update_expiry()
+        if master is not None:
             replication.disconnect_replicas()  # they follow our new history from scratch
             replication.link = MasterLink(self, master[0], master[1], continue_own_history)
             replication.link.start()
