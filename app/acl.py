@@ -242,12 +242,13 @@ class User:
         if self._allows(name) != (sign == "+"):
             self.command_rules.append((sign, name))
 
-    def _allows(self, name: bytes) -> bool:
-        """Whether the rules so far let the user run ``name`` (a command's full name)."""
+    def _allows(self, name: bytes, parent: bytes | None = None) -> bool:
+        """Whether the rules so far let the user run ``name`` (a command's full name);
+        with ``parent``, a rule on that container counts as one on the command."""
         allowed = self.all_commands
         categories = _categories_of(name)
         for sign, rule in self.command_rules:
-            if rule == name or (rule.startswith(b"@") and rule[1:].decode() in categories):
+            if rule == name or rule == parent or (rule.startswith(b"@") and rule[1:].decode() in categories):
                 allowed = sign == "+"
         return allowed
 
@@ -281,24 +282,12 @@ class User:
         name = entry.name
         verdict = self._verdicts.get(name)
         if verdict is None:
-            verdict = self._allows(name.encode())
-            parent = name.split("|")[0].encode()
-            if "|" in name and any(rule == parent for _sign, rule in self.command_rules):
-                verdict = self._allows_with_parent(name.encode(), parent)
-            self._verdicts[name] = verdict
+            parent = name.partition("|")[0].encode() if "|" in name else None
+            verdict = self._verdicts[name] = self._allows(name.encode(), parent)
         if not verdict and len(argv) > 1 and "|" not in name:
             first = name.encode() + b"|" + argv[1].lower()
             return any(sign == "+" and rule == first for sign, rule in self.command_rules)
         return verdict
-
-    def _allows_with_parent(self, name: bytes, parent: bytes) -> bool:
-        """`_allows` for a subcommand, where a rule on its container counts too."""
-        allowed = self.all_commands
-        categories = _categories_of(name)
-        for sign, rule in self.command_rules:
-            if rule in (name, parent) or (rule.startswith(b"@") and rule[1:].decode() in categories):
-                allowed = sign == "+"
-        return allowed
 
     def key_allowed(self, key: bytes, spec_flags: str) -> bool:
         """Whether a pattern matches ``key`` and grants the access the key spec needs:
