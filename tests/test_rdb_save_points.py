@@ -160,6 +160,9 @@ def test_failed_shutdown_replies_as_redis_does(tmp_path):
         directory = tmp_path / name
         directory.mkdir()
         with start(directory) as server, server.raw() as raw:
+            # Redis listens before it loads the RDB, and a directory named dump.rdb at load time
+            # is fatal: wait for an answer, which comes only once loading is over.
+            assert raw.call("PING") == b"+PONG\r\n"
             (directory / "dump.rdb").mkdir()
             replies.append([raw.call(*command) for command in (
                 ["SET", "k", "v"], ["SHUTDOWN"], ["SHUTDOWN", "SAVE", "NOW"], ["SHUTDOWN", "ABORT"],
