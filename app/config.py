@@ -397,7 +397,7 @@ PARAMETERS = [
     _int_parameter("active-expire-effort", "1", 1, 10),
     _bool_parameter("activerehashing", "yes"),
     Parameter("notify-keyspace-events", "", _event_flags, events.format_flags, rewrite_format=lambda flags: quote(events.format_flags(flags))),
-    # Memory and eviction: maxmemory and its policy are reported; no key is evicted yet.
+    # Memory and eviction (app/eviction.py).
     _memory_parameter("maxmemory", "0", 0, ULLONG_MAX),
     _int_parameter("maxmemory-samples", "5", 1, INT_MAX),
     _int_parameter("maxmemory-eviction-tenacity", "10", 0, 100),

@@ -20,6 +20,10 @@ command, from the declarations in the command table, before calling the handler:
    (`Client.mute`), and queue it, still under the lock, if the client has an outbox
    (subscribers: app/outbox.py).
 
+While ``maxmemory`` is set, keys are evicted before each command, under the lock, and a
+command flagged ``denyoom`` is refused with OOM when nothing more may be evicted
+(app/eviction.py).
+
 Replication hooks in here too, in the same generic way: a read-only replica, or a
 master short of good replicas (``min-replicas-to-write``), refuses commands flagged
 ``write`` (step 3), and after step 5 whatever the command changed is
@@ -29,6 +33,7 @@ handed to replicas and the append-only file (app/propagation.py).
 from __future__ import annotations
 
 from app import acl, monitor
+from app.eviction import OOM
 from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
@@ -105,6 +110,19 @@ def _refusal_in_state(client: Client, entry: Command) -> ReplyError | None:
     return None
 
 
+def _oom_refusal(client: Client, entry: Command) -> ReplyError | None:
+    """Over maxmemory, Redis refuses commands flagged ``denyoom``, an EXEC that
+    queued one, and anything queued inside MULTI (but EXEC, DISCARD, QUIT and RESET)."""
+    if "denyoom" in entry.flags:
+        return OOM
+    if client.multi is not None:
+        if entry.name == "exec":
+            return OOM if any("denyoom" in queued.flags for queued, _argv, _start in client.multi) else None
+        if entry.name not in ("discard", "quit", "reset"):
+            return OOM
+    return None
+
+
 def execute(client: Client, argv: list[bytes]):
     """Run one command for ``client`` and return its reply value."""
     entry, start, refusal = lookup(argv)
@@ -124,6 +142,8 @@ def execute(client: Client, argv: list[bytes]):
         server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
         server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
         server.current_client = client
+        if server.maxmemory and refusal is None and not client.is_master and not server.eviction.perform():
+            refusal = _oom_refusal(client, entry)  # over maxmemory with nothing to evict
         # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
         if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
             refusal = _refusal_in_state(client, entry)

@@ -228,6 +228,8 @@ def _replication_cron(state: ServerState) -> None:
             state.update_write_refusal()  # replicas that stopped acknowledging no longer count
             if state.pause_end and time.monotonic() >= state.pause_end:
                 state.unpause()  # a CLIENT PAUSE ran out with nobody waiting: expiry resumes
+            if state.eviction.running:  # eviction stopped at its time limit: go on with it
+                state.eviction.perform()
 
 
 PROTECTED_MODE_DENIED = (

@@ -13,6 +13,7 @@ from app import log
 from app.acl import Users
 from app.client import Client
 from app.config import Config
+from app.eviction import Eviction
 from app.introspection import NEVER, Introspection
 from app.outbox import OutboxWriter
 from app.persistence.aof_file import AppendOnlyFile
@@ -72,6 +73,7 @@ class ServerState:
         # The slow log and latency monitor (app/introspection.py); every command's
         # duration is compared with slow_call_ns, kept up to date by apply_config.
         self.introspection = Introspection()
+        self.eviction = Eviction(self)  # maxmemory (app/eviction.py)
         self.slow_call_ns = NEVER
         self.write_refusal: ReplyError | None = None  # what refuses client writes now (dispatch.py)
         self.reset_stats()
@@ -107,6 +109,28 @@ class ServerState:
                 raise ReplyError("ERR CONFIG SET failed (possibly related to argument 'appendonly') - "
                                  "Unable to turn on AOF. Check server logs.")
         self.aof.apply_policy()
+        self.apply_maxmemory(changed)
+
+    def apply_maxmemory(self, changed: set[str] | None) -> None:
+        """maxmemory and its policy: keep key sizes only while there is a limit, LFU
+        counters only under an LFU policy, and evict at once when CONFIG SET lowers the
+        limit below what is used, as Redis does."""
+        config, keyspace = self.config, self.keyspace
+        keyspace.lfu = config["maxmemory-policy"].endswith("lfu")
+        keyspace.lfu_log_factor = config["lfu-log-factor"]
+        keyspace.lfu_decay_time = config["lfu-decay-time"]
+        maxmemory = config["maxmemory"]
+        if maxmemory and not keyspace.accounting:
+            keyspace.start_accounting()
+        elif not maxmemory and keyspace.accounting:
+            keyspace.stop_accounting()
+        self.maxmemory = maxmemory  # what the dispatcher tests, once per command
+        if changed is not None and "maxmemory" in changed and maxmemory:
+            if self.eviction.used_memory() > maxmemory:
+                log.warning(f"WARNING: the new maxmemory value set via CONFIG SET ({maxmemory}) is smaller than the "
+                            f"current memory usage ({self.eviction.used_memory()}). This will result in key eviction "
+                            "and/or the inability to accept new write commands depending on the maxmemory-policy.")
+            self.eviction.perform()
 
     def reset_stats(self) -> None:
         """CONFIG RESETSTAT: zero the counters INFO reports (commands keep their own)."""
@@ -121,6 +145,7 @@ class ServerState:
             client.input_bytes = client.output_bytes = 0
         self.error_replies: dict[str, int] = {}  # error code (ERR, WRONGTYPE...) -> count
         self.keyspace.expired_keys = 0
+        self.keyspace.evicted_keys = 0
         self.keyspace.hits = 0
         self.keyspace.misses = 0
 

@@ -15,6 +15,7 @@ from app.protocol import ReplyError
 from app.store import events
 from app.store.hash import HashValue
 from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
+from app.store.memory import lfu_counter, lfu_minutes
 from app.store.list import ListValue
 from app.store.set import SetValue
 from app.store.zset import SortedSet
@@ -314,8 +315,10 @@ def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes)
             propagate_as(client, [b"DEL", key])
         return "OK"
     db.set(key, value, deadline=ttl or None)
-    if idle is not None and client.server.config["maxmemory-policy"] not in LFU_POLICIES:
+    if idle is not None and not db.keyspace.lfu:
         db.access[key] = db.keyspace.clock - idle  # OBJECT IDLETIME starts from it
+    elif frequency is not None and db.keyspace.lfu:
+        db.access[key] = lfu_minutes() << 8 | frequency  # OBJECT FREQ starts from it
     if ttl and not absolute:  # replicas and the AOF get the deadline itself
         propagate_as(client, [b"RESTORE", key, b"%d" % ttl, payload, *options, b"ABSTTL"])
     db.notify(events.GENERIC, "restore", key)
@@ -534,7 +537,8 @@ def object_freq(client, key: bytes):
             "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that "
             "when switching between policies at runtime LRU and LFU data will take some time to adjust."
         )
-    return 0  # access frequencies are not tracked yet: they come with LFU eviction
+    db = client.db
+    return lfu_counter(db.access[key], db.keyspace.lfu_decay_time)
 
 
 @_object("help", arity=2, flags="loading stale", since="6.2.0",

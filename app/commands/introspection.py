@@ -21,7 +21,7 @@ from app.commands.arguments import SYNTAX_ERROR, integer, keyword, text
 from app.commands.registry import KeySpec, all_commands, command, command_by_name, container
 from app.introspection import cumulative_buckets, percentile_usec, resident_bytes
 from app.protocol import ReplyError, Verbatim
-from app.store.skiplist import SkipList
+from app.store.memory import DEFAULT_SAMPLES, DICT_ENTRY, estimate_size
 
 
 def _subcommand(parent: str):
@@ -245,45 +245,6 @@ def latency_percentiles(server) -> dict:
 container("memory", group="server", since="4.0.0", summary="A container for memory diagnostics commands")
 _memory = _subcommand("memory")
 _MEMORY_TIPS = "nondeterministic_output request_policy:all_shards response_policy:special"
-DEFAULT_SAMPLES = 5  # as Redis' OBJ_COMPUTE_SIZE_DEF_SAMPLES
-_DICT_ENTRY = 3 * 8 + 8  # a dict slot: hash, key and value pointers, plus its index entry
-_SCALARS = (bytes, str, int, float, bool, type(None))
-
-
-def estimate_size(value, samples: int) -> int:
-    """The bytes of the Python objects holding ``value``: each container itself
-    (sys.getsizeof), plus its elements; a container with more than ``samples``
-    elements is counted from the average of its first ``samples``, as Redis samples
-    aggregates. Objects shared with others (small ints) are counted as if they were not."""
-    return _size(value, samples, depth=0)
-
-
-def _average(sizes: list[int], count: int) -> int:
-    return sum(sizes) * count // len(sizes) if sizes else 0
-
-
-def _size(obj, samples: int, depth: int) -> int:
-    size = sys.getsizeof(obj)
-    if isinstance(obj, _SCALARS) or depth > 6:
-        return size
-    if isinstance(obj, SkipList):  # nodes linked to each other: sample along level 0
-        node, sizes = obj.header.forward[0] if obj.header.forward else None, []
-        while node is not None and len(sizes) < samples:
-            # The member is the sorted set's dict key too: counted there.
-            sizes.append(sys.getsizeof(node) + _size(node.forward, samples, depth + 1) +
-                         _size(node.span, samples, depth + 1) + sys.getsizeof(node.score))
-            node = node.forward[0] if node.forward else None
-        return size + _average(sizes, obj.length)
-    if isinstance(obj, dict):
-        sizes = [_size(k, samples, depth + 1) + _size(v, samples, depth + 1) + _DICT_ENTRY
-                 for k, v in islice(obj.items(), samples)]
-        return size + _average(sizes, len(obj))
-    if isinstance(obj, (list, tuple, deque, set, frozenset)):
-        sizes = [_size(item, samples, depth + 1) for item in islice(obj, samples)]
-        return size + _average(sizes, len(obj))
-    slots = [name for cls in type(obj).__mro__ for name in getattr(cls, "__slots__", ())]
-    attributes = [getattr(obj, name, None) for name in slots] + list(getattr(obj, "__dict__", {}).values())
-    return size + sum(_size(attribute, samples, depth + 1) for attribute in attributes)
 
 
 @_memory("usage", arity=-3, flags="readonly", since="4.0.0",
@@ -304,7 +265,7 @@ def memory_usage(client, key: bytes, *options: bytes):
     value = client.db.lookup(key, touch=False)
     if value is None:
         return None
-    return estimate_size(value, samples) + sys.getsizeof(key) + _DICT_ENTRY
+    return estimate_size(value, samples) + sys.getsizeof(key) + DICT_ENTRY
 
 
 def peak_resident_bytes() -> int:
@@ -325,11 +286,18 @@ def memory_figures(server) -> dict:
     peak = max(peak_resident_bytes(), rss)
     startup = server.introspection.startup_rss
     backlog = server.replication.backlog
+    keyspace = server.keyspace
+    # Python offers no cheap total of what it allocated. While maxmemory is set, the
+    # keyspace estimates each key (app/store/memory.py) and "used" is the resident set at
+    # start-up plus those estimates, which eviction compares with maxmemory; otherwise
+    # "used" is the resident set itself.
+    dataset = keyspace.dataset_bytes if keyspace.accounting else max(rss - startup, 0)
     return {
-        "rss": rss,  # pages of ours in RAM: Python offers no cheap total of what it allocated
+        "rss": rss,  # pages of ours in RAM
+        "used": startup + dataset if keyspace.accounting else rss,
         "peak": peak,
         "startup": startup,  # the resident set once the server was ready, before any data
-        "dataset": max(rss - startup, 0),  # what grew since: keys, values, clients' buffers
+        "dataset": dataset,  # keys and values (estimated), or all that grew since start-up
         "backlog": 0 if backlog is None else backlog.histlen,
         "keys": sum(len(db) for db in server.keyspace.databases),
     }
@@ -345,12 +313,12 @@ def _human(size: int) -> str:
 def info_memory(server) -> dict:
     """INFO memory from the process' real figures (see `memory_figures`)."""
     figures = memory_figures(server)
-    rss, peak = figures["rss"], figures["peak"]
+    rss, peak, used = figures["rss"], figures["peak"], figures["used"]
     maxmemory = server.config["maxmemory"]
     system = system_memory_bytes()
     return {
-        "used_memory": rss,
-        "used_memory_human": _human(rss),
+        "used_memory": used,
+        "used_memory_human": _human(used),
         "used_memory_rss": rss,
         "used_memory_rss_human": _human(rss),
         "used_memory_peak": peak,
@@ -358,13 +326,13 @@ def info_memory(server) -> dict:
         "used_memory_peak_perc": f"{100 * rss / peak:.2f}%" if peak else "0.00%",
         "used_memory_startup": figures["startup"],
         "used_memory_dataset": figures["dataset"],
-        "used_memory_dataset_perc": f"{100 * figures['dataset'] / rss:.2f}%" if rss else "0.00%",
+        "used_memory_dataset_perc": f"{100 * figures['dataset'] / used:.2f}%" if used else "0.00%",
         "total_system_memory": system,
         "total_system_memory_human": _human(system),
         "maxmemory": maxmemory,
         "maxmemory_human": _human(maxmemory),
         "maxmemory_policy": server.config["maxmemory-policy"],
-        "mem_fragmentation_ratio": "1.00",  # used_memory is the resident set itself
+        "mem_fragmentation_ratio": f"{rss / used:.2f}" if used else "0.00",
         "mem_allocator": "python",
     }
 
@@ -375,7 +343,7 @@ def memory_stats(client):
     figures = memory_figures(server)
     stats = {
         b"peak.allocated": figures["peak"],
-        b"total.allocated": figures["rss"],
+        b"total.allocated": figures["used"],
         b"startup.allocated": figures["startup"],
         b"replication.backlog": figures["backlog"],
         b"clients.normal": sum(c.query_buffer for c in server.clients.values()),
@@ -389,7 +357,7 @@ def memory_stats(client):
         b"keys.count": keys,
         b"keys.bytes-per-key": figures["dataset"] // keys if keys else 0,
         b"dataset.bytes": figures["dataset"],
-        b"dataset.percentage": f"{100 * figures['dataset'] / figures['rss']:.17g}".encode() if figures["rss"] else b"0",
+        b"dataset.percentage": f"{100 * figures['dataset'] / figures['used']:.17g}".encode() if figures["used"] else b"0",
         b"peak.percentage": f"{100 * figures['rss'] / figures['peak']:.17g}".encode() if figures["peak"] else b"0",
         b"fragmentation": b"1",
     })
@@ -410,9 +378,10 @@ def memory_doctor(client):
         lines.append(f"The peak was {_human(peak)}: memory freed since then may stay with the process; "
                      "MEMORY PURGE asks the C library to hand free pages back.")
     maxmemory = client.server.config["maxmemory"]
-    if maxmemory and rss > maxmemory:
-        lines.append(f"The resident set is above maxmemory ({_human(maxmemory)}); nothing is evicted here, "
-                     "so writes go on.")
+    if maxmemory and figures["used"] > maxmemory:
+        lines.append(f"Used memory ({_human(figures['used'])}: the resident set at start-up and the keys' "
+                     f"estimated sizes) is above maxmemory ({_human(maxmemory)}): "
+                     f"{client.server.config['maxmemory-policy']} decides what happens to writes.")
     if len(lines) == 1 or (len(lines) == 2 and keys):
         lines.append("Nothing stands out.")
     return Verbatim("\n".join(lines) + "\n")

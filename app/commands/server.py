@@ -418,7 +418,10 @@ def _info_stats(server) -> dict:
         "sync_partial_err": server.replication.sync_partial_err,
         "total_error_replies": sum(server.error_replies.values()),
         "expired_keys": keyspace.expired_keys,
-        "evicted_keys": 0,
+        "evicted_keys": keyspace.evicted_keys,
+        "evicted_clients": 0,  # maxmemory-clients is reported, not acted on
+        "total_eviction_exceeded_time": server.eviction.exceeded_ms(total=True),
+        "current_eviction_exceeded_time": server.eviction.exceeded_ms(total=False),
         "keyspace_hits": keyspace.hits,
         "keyspace_misses": keyspace.misses,
         "pubsub_channels": len(server.pubsub.channels),

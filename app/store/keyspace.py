@@ -25,6 +25,13 @@ Expiry
     repeating while many of the sample had expired, so memory does not fill with keys
     nobody reads again. Random sampling needs a list: `Database` keeps the keys with
     deadlines in a list as well, removing by swapping with the last element.
+
+Access times and memory
+    Each key's last access (OBJECT IDLETIME, LRU eviction) is kept in a map beside the
+    data, in seconds of a coarse clock; under an LFU policy the same map holds Redis'
+    LFU counters instead (app/store/memory.py). While maxmemory is set, a third map holds
+    each key's estimated size, updated by every write (`Database.account`), and the
+    keyspace their total, which app/eviction.py compares with maxmemory.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from typing import Callable
 from app.propagation import Propagation
 from app.store import events
 from app.store.blocking import BlockedClients
+from app.store.memory import entry_size, lfu_new, lfu_touched
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -84,14 +92,15 @@ def type_name(value) -> str:
 class Database:
     """One numbered database (SELECT n): keys to values, keys to deadlines."""
 
-    __slots__ = ("index", "keyspace", "data", "expires", "access", "_expiring", "_slot", "_scans")
+    __slots__ = ("index", "keyspace", "data", "expires", "access", "sizes", "_expiring", "_slot", "_scans")
 
     def __init__(self, index: int, keyspace: Keyspace):
         self.index = index
         self.keyspace = keyspace
         self.data: dict[bytes, object] = {}
         self.expires: dict[bytes, int] = {}  # key -> deadline, Unix time in ms
-        self.access: dict[bytes, int] = {}  # key -> last access, Unix seconds (OBJECT IDLETIME)
+        self.access: dict[bytes, int] = {}  # key -> last access, Unix seconds (or LFU counter)
+        self.sizes: dict[bytes, int] = {}  # key -> estimated bytes, while maxmemory is set
         self._expiring: list[bytes] = []  # the keys of `expires`, for random sampling
         self._slot: dict[bytes, int] = {}  # key -> its index in `_expiring`
         self._scans: dict[int, list[bytes]] = {}  # SCAN snapshots by id, oldest first
@@ -121,8 +130,12 @@ class Database:
             # the master does (Redis: expireIfNeeded on a replica).
             if not keyspace.obeying_master:
                 return None
-        if touch and self.keyspace.touching:
-            self.access[key] = self.keyspace.clock
+        keyspace = self.keyspace
+        if touch and keyspace.touching:
+            if keyspace.lfu:
+                self.access[key] = lfu_touched(self.access[key], keyspace.lfu_log_factor, keyspace.lfu_decay_time)
+            else:
+                self.access[key] = keyspace.clock
         return value
 
     def lookup_read(self, key: bytes, touch: bool = True, notify: bool = True):
@@ -162,7 +175,12 @@ class Database:
         # Only asked when someone listens for "new" events: a SET pays no extra lookup.
         announce_new = keyspace.notify_flags & events.NEW and key not in data
         data[key] = value
-        self.access[key] = keyspace.clock
+        if keyspace.lfu:  # an overwritten key keeps its counter, as in Redis' dbOverwrite
+            self.access.setdefault(key, lfu_new())
+        else:
+            self.access[key] = keyspace.clock
+        if keyspace.accounting:
+            self.account(key, value)
         if deadline is not None:
             self._store_deadline(key, deadline)
         elif not keep_ttl and key in self.expires:
@@ -208,6 +226,17 @@ class Database:
             keyspace.touch(self.index, key)
         if keyspace.tracking_active:  # CLIENT TRACKING (app/tracking.py)
             keyspace.tracking.invalidate(key)
+        if keyspace.accounting:
+            self.account(key, self.data.get(key))
+
+    def account(self, key: bytes, value) -> None:
+        """maxmemory's bookkeeping: ``key`` now holds ``value`` (None: it is gone). A
+        container is estimated from a sample of its elements, so this costs O(1)."""
+        old = self.sizes.pop(key, 0)
+        new = 0
+        if value is not None:
+            new = self.sizes[key] = entry_size(key, value)
+        self.keyspace.dataset_bytes += new - old
 
     def notify(self, event_class: int, event: str, key: bytes) -> None:
         """Announce ``event`` on ``key`` if its class is enabled (app/store/events.py)."""
@@ -223,9 +252,11 @@ class Database:
         if self.keyspace.tracking_active:  # tracking clients drop their whole cache
             self.keyspace.tracking.invalidate_all()
         count = len(self.data)
+        self.keyspace.dataset_bytes -= sum(self.sizes.values())
         self.data = {}
         self.expires = {}
         self.access = {}
+        self.sizes = {}
         self._expiring = []
         self._slot = {}
         self.keyspace.dirty += count
@@ -277,6 +308,8 @@ class Database:
         del self.access[key]
         self._forget_deadline(key)
         keyspace = self.keyspace
+        if keyspace.accounting:
+            self.account(key, None)
         keyspace.expired_keys += 1
         self.notify(events.EXPIRED, "expired", key)
         if keyspace.watched:
@@ -284,6 +317,11 @@ class Database:
         if keyspace.tracking_active:
             keyspace.tracking.invalidate(key)
         keyspace.propagation.also(self.index, [b"DEL", key])
+
+    def sample_expiring(self, count: int) -> list[bytes]:
+        """Up to ``count`` random keys that have deadlines (volatile-* eviction)."""
+        keys = self._expiring
+        return [keys[random.randrange(len(keys))] for _ in range(min(count, len(keys)))]
 
     def expire_sample(self, now: int, sample: int) -> tuple[int, int]:
         """Check up to ``sample`` random keys with deadlines; return (checked, expired)."""
@@ -370,6 +408,7 @@ class Keyspace:
         self.databases = [Database(i, self) for i in range(databases)]
         self.dirty = 0  # changes since the last save (rdb_changes_since_last_save)
         self.expired_keys = 0
+        self.evicted_keys = 0
         self.hits = 0
         self.misses = 0
         self.active_expiry = True  # DEBUG SET-ACTIVE-EXPIRE 0 turns it off, for tests
@@ -387,6 +426,13 @@ class Keyspace:
         # lookup stores an int instead of asking the system for the time.
         self.clock = int(time.time())
         self._scan_ids = itertools.count(1)
+        # maxmemory (app/eviction.py): while it is set, every key's size is estimated and
+        # summed here; `lfu` says the access map holds LFU counters (an LFU policy).
+        self.accounting = False
+        self.dataset_bytes = 0
+        self.lfu = False
+        self.lfu_log_factor = 10
+        self.lfu_decay_time = 1
 
     def now(self) -> int:
         """Unix time in ms for expiry decisions: the clock, unless EXEC froze it."""
@@ -447,7 +493,7 @@ class Keyspace:
         if self.watched:
             self.touch_database(a, b)
             self.touch_database(b, a)
-        for name in ("data", "expires", "access", "_expiring", "_slot", "_scans"):
+        for name in ("data", "expires", "access", "sizes", "_expiring", "_slot", "_scans"):
             contents = getattr(a, name)
             setattr(a, name, getattr(b, name))
             setattr(b, name, contents)
@@ -486,6 +532,21 @@ class Keyspace:
             if key in db.data and deadline is not None and deadline <= now:
                 return True
         return False
+
+    def start_accounting(self) -> None:
+        """maxmemory was set: estimate every key once, then keep the estimates with each
+        write (O(keys) once, under the lock)."""
+        self.dataset_bytes = 0
+        for db in self.databases:
+            db.sizes = {key: entry_size(key, value) for key, value in db.data.items()}
+            self.dataset_bytes += sum(db.sizes.values())
+        self.accounting = True
+
+    def stop_accounting(self) -> None:
+        self.accounting = False
+        self.dataset_bytes = 0
+        for db in self.databases:
+            db.sizes = {}
 
     def new_scan_id(self) -> int:
         return next(self._scan_ids) % 2**31 or 1
