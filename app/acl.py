@@ -11,12 +11,15 @@ A `User` keeps what ACL GETUSER and ACL LIST show:
   `hmac.compare_digest` so that the time an AUTH takes says nothing about how much
   of a digest matched;
 - the command, key and channel rules, kept as the text Redis prints (``+@all``, ``~*``,
-  ``&*``), and enforced by `User.refusal`, which the dispatcher asks before every
-  command of a user that is not ``unrestricted``: the command against the rules (its
-  categories come from the command table, app/commands/registry.py), each key the
-  command names (app/commands/keyspecs.py) against the key patterns and the access they
-  grant, each channel against the channel patterns. A refusal is a NOPERM error and an
-  entry in the ACL LOG (`AclLog`).
+  ``&*``) in a `Permissions` (Redis calls it a selector): the user's root permissions,
+  and one more for each ``(...)`` rule, any of which may allow a command.
+
+The dispatcher asks `User.refusal` before every command of a user that is not
+``unrestricted``: the command against the rules (its categories come from the command
+table, app/commands/registry.py), each key the command names (app/commands/keyspecs.py)
+against the key patterns and the access they grant, each channel against the channel
+patterns; the command runs if the root permissions or one selector allow all of it. A
+refusal is a NOPERM error and an entry in the ACL LOG (`AclLog`).
 
 `User.apply` takes one ACL SETUSER rule; `Users` is the registry, one per server
 (``ServerState.users``), changed only with the keyspace lock held, like everything else
@@ -31,7 +34,7 @@ import os
 import time
 
 from app.glob import compile_glob
-
+from app.protocol import ReplyError, split_inline
 
 
 def _command_table():
@@ -54,6 +57,7 @@ KEY_AFTER_ALL = (
     "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any "
     "effect. Try 'resetkeys' to start with an empty list of patterns"
 )
+FIRST_ARG_OF_SUBCOMMAND = "Allowing first-arg of a subcommand is not supported"
 CHANNEL_AFTER_ALL = (
     "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have "
     "any effect. Try 'resetchannels' to start with an empty list of channels"
@@ -72,15 +76,15 @@ def _valid_digest(digest: bytes) -> bytes:
     return digest
 
 
-class User:
-    """One user. A new user is off, has no password, and may run nothing on nothing."""
+class Permissions:
+    """What may be run, on which keys and channels: Redis' *selector*.
 
-    def __init__(self, name: bytes):
-        self.name = name
-        self.enabled = False
-        self.nopass = False
-        self.sanitize_payload: bytes | None = None  # b"sanitize-payload", b"skip-sanitize-payload"
-        self.passwords: list[bytes] = []  # hex digests, in the order they were added
+    Every user has one, its root permissions, set by the rules given outside
+    parentheses; each ``(...)`` rule of ACL SETUSER adds another. A new set allows
+    nothing: no command, no key, no channel.
+    """
+
+    def __init__(self):
         # Key patterns, in order, with the access they grant: "RW" for ~p, "R" for
         # %R~p, "W" for %W~p. ``all_keys`` is ~* / allkeys, printed as ~*.
         self.all_keys = False
@@ -90,63 +94,41 @@ class User:
         # Commands: +@all or -@all, then the rules after it (see `_command_rule`).
         self.all_commands = False
         self.command_rules: list[tuple[str, bytes]] = []  # ("+" or "-", b"get" / b"@string")
-        # What the dispatcher reads: True when the user may run anything on anything,
-        # so that checking costs one attribute test; and the verdicts found so far,
-        # by command name. Both are reset by every rule (`apply`).
-        self.unrestricted = False
+        # The verdicts found so far, by command name, and the compiled key patterns:
+        # both are dropped by every rule (`apply`).
         self._verdicts: dict[str, bool] = {}
         self._key_globs: list | None = None
 
-    # ------------------------------------------------------------------ authentication
+    @classmethod
+    def from_selector(cls, text: bytes) -> Permissions:
+        """The permissions of a ``(...)`` rule, ``text`` being what the parentheses hold.
 
-    def logs_in_freely(self) -> bool:
-        """Whether a connection as this user needs no password: on and nopass."""
-        return self.enabled and self.nopass
-
-    def check_password(self, password: bytes) -> bool:
-        """AUTH: enabled, and nopass or one of the digests matches.
-
-        Every stored digest is compared, each in constant time, so the reply time does
-        not depend on which digest (or how much of it) matched.
+        Its rules are split as Redis' sdssplitargs splits them (as redis-cli splits a
+        line): at blanks, with quotes allowed. Unbalanced quotes give no rules at all,
+        hence a selector that allows nothing, as in Redis.
         """
-        if not self.enabled:
-            return False
-        if self.nopass:
-            return True
-        digest = password_digest(password)
-        matched = False
-        for stored in self.passwords:
-            matched |= hmac.compare_digest(digest, stored)
-        return matched
+        permissions = cls()
+        for rule in split_inline(text) or []:
+            permissions.apply(rule)
+        return permissions
 
-    # ------------------------------------------------------------------ ACL SETUSER
+    def allows_everything(self) -> bool:
+        return self.all_commands and not self.command_rules and self.all_keys and self.all_channels
+
+    # ------------------------------------------------------------------ rules
 
     def apply(self, rule: bytes) -> None:
-        """Apply one ACL SETUSER rule (case-insensitive words, as Redis reads them);
-        raises ACLError with Redis' reason."""
+        """Apply one rule about commands, keys or channels (words are case-insensitive,
+        as Redis reads them); raises ACLError with Redis' reason."""
         try:
             self._apply(rule)
         finally:
-            self.unrestricted = (self.all_commands and not self.command_rules and self.all_keys
-                                 and self.all_channels)
             self._verdicts = {}
             self._key_globs = None
 
     def _apply(self, rule: bytes) -> None:
         word = rule.lower()
-        if word == b"on":
-            self.enabled = True
-        elif word == b"off":
-            self.enabled = False
-        elif word == b"nopass":
-            self.nopass = True
-            self.passwords = []
-        elif word == b"resetpass":
-            self.nopass = False
-            self.passwords = []
-        elif word in (b"sanitize-payload", b"skip-sanitize-payload"):
-            self.sanitize_payload = word
-        elif word in (b"allkeys", b"~*"):
+        if word in (b"allkeys", b"~*"):
             self.all_keys = True
             self.key_patterns = {}
         elif word == b"resetkeys":
@@ -162,54 +144,33 @@ class User:
             self.all_commands, self.command_rules = True, []
         elif word in (b"nocommands", b"-@all"):
             self.all_commands, self.command_rules = False, []
-        elif word == b"reset":
-            # What Redis' "reset" expands to (acl-pubsub-default is resetchannels in 7.0).
-            for part in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload", b"-@all"):
-                self.apply(part)
-        elif rule[:1] == b">":
-            self._add_password(password_digest(rule[1:]))
-        elif rule[:1] == b"#":
-            self._add_password(_valid_digest(rule[1:]))
-        elif rule[:1] == b"<":
-            self._remove_password(password_digest(rule[1:]))
-        elif rule[:1] == b"!":
-            self._remove_password(_valid_digest(rule[1:]))
-        elif rule[:1] == b"~":
-            self._add_key_pattern(rule[1:], "RW")
-        elif rule[:1] == b"%":
-            access, tilde, pattern = rule[1:].partition(b"~")
-            access = access.upper()
-            if not tilde or not access or not set(access) <= set(b"RW"):
-                raise ACLError(SYNTAX)
-            self._add_key_pattern(pattern, "RW" if access in (b"RW", b"WR") else access.decode())
+        elif rule[:1] in (b"~", b"%"):
+            self._key_rule(rule)
         elif rule[:1] == b"&":
-            if self.all_channels:
-                raise ACLError(CHANNEL_AFTER_ALL)
-            if rule[1:] not in self.channel_patterns:
-                self.channel_patterns.append(rule[1:])
+            self._channel_rule(rule[1:])
         elif rule[:1] in (b"+", b"-"):
             self._command_rule(rule[:1].decode(), rule[1:].lower())
         else:
-            # Selectors, "(...)" and clearselectors, are not supported yet.
             raise ACLError(SYNTAX)
 
-    def _add_password(self, digest: bytes) -> None:
-        if digest not in self.passwords:
-            self.passwords.append(digest)
-        self.nopass = False  # a password means the user needs one
-
-    def _remove_password(self, digest: bytes) -> None:
-        if digest not in self.passwords:
-            raise ACLError(NO_SUCH_PASSWORD)
-        self.passwords.remove(digest)
-        self.nopass = False
-
-    def _add_key_pattern(self, pattern: bytes, access: str) -> None:
+    def _key_rule(self, rule: bytes) -> None:
+        """~pattern, or %R~pattern, %W~pattern, %RW~pattern: the access comes first."""
         if self.all_keys:
             raise ACLError(KEY_AFTER_ALL)
+        access, pattern = ("RW", rule[1:]) if rule[:1] == b"~" else _key_access(rule[1:])
+        if _has_spaces(pattern):
+            raise ACLError(SYNTAX)  # patterns are words of ACL LIST and of ACL files
         # A pattern given twice keeps its place and gains the new access, as in Redis.
         previous = self.key_patterns.get(pattern, "")
         self.key_patterns[pattern] = "RW" if set(previous + access) == {"R", "W"} else access
+
+    def _channel_rule(self, pattern: bytes) -> None:
+        if self.all_channels:
+            raise ACLError(CHANNEL_AFTER_ALL)
+        if _has_spaces(pattern):
+            raise ACLError(SYNTAX)
+        if pattern not in self.channel_patterns:
+            self.channel_patterns.append(pattern)
 
     def _command_rule(self, sign: str, name: bytes) -> None:
         """+cmd, -cmd, +@category, -@category, +cmd|sub (or +cmd|firstarg).
@@ -220,7 +181,7 @@ class User:
         earlier rules on its commands, and a rule on a command that changes nothing is
         not kept. For rules without overlapping categories this prints what Redis 7.0
         prints; several single commands may come out in another order (Redis lists them
-        in its hash table's order).
+        in its hash table's order, which changes from one run to the next).
         """
         if name.startswith(b"@"):
             category = name[1:].decode("utf-8", "replace")
@@ -231,20 +192,17 @@ class User:
             ]
             self.command_rules.append((sign, name))
             return
-        parent, bar, sub = name.partition(b"|")
-        entry = _command_table().COMMANDS.get(parent)
-        if entry is None or (bar and not sub):
-            raise ACLError(UNKNOWN_COMMAND)
-        if bar and (sub not in entry.subcommands if entry.subcommands else sign == "-"):
-            # A subcommand must exist; a first argument (+select|0) can only be allowed.
+        if sign == "+" and b"|" in name:
+            _check_allow_rule(name)
+        elif _rule_command(name) is None:
             raise ACLError(UNKNOWN_COMMAND)
         self.command_rules = [(s, n) for s, n in self.command_rules if n != name]
         if self._allows(name) != (sign == "+"):
             self.command_rules.append((sign, name))
 
     def _allows(self, name: bytes, parent: bytes | None = None) -> bool:
-        """Whether the rules so far let the user run ``name`` (a command's full name);
-        with ``parent``, a rule on that container counts as one on the command."""
+        """Whether the rules so far let ``name`` (a command's full name) run; with
+        ``parent``, a rule on that container counts as one on the command."""
         allowed = self.all_commands
         categories = _categories_of(name)
         for sign, rule in self.command_rules:
@@ -254,22 +212,26 @@ class User:
 
     # ------------------------------------------------------------------ enforcement
 
-    def refusal(self, entry, argv: list[bytes]) -> tuple[str, bytes] | None:
-        """Why this user may not run ``argv`` (``entry`` is its command): ("command",
-        its name), ("key", the key) or ("channel", the channel); None if it may. As
-        Redis' ACLCheckAllUserCommandPerm, in that order."""
+    def refusal(self, entry, argv: list[bytes], keys=None) -> tuple[str, int, bytes] | None:
+        """Why these permissions do not allow ``argv`` (``entry`` is its command), as
+        Redis' ACLSelectorCheckCmd, in its order: ("command", 0, its name), ("key", n,
+        the key) or ("channel", n, the channel), n counting the command's keys (or
+        channels) from 0; None if they allow it. ``keys``, when given, are the
+        command's keys (`keys_of`), found once for all of a user's selectors."""
         if not self.command_allowed(entry, argv):
-            return "command", entry.name.encode()
+            return "command", 0, entry.name.encode()
         if not self.all_keys:
-            from app.commands.keyspecs import keys_of  # the command table imports this module
+            if keys is None:
+                from app.commands.keyspecs import keys_of  # the command table imports this module
 
-            for key, flags in keys_of(entry, argv):
+                keys = keys_of(entry, argv)
+            for position, (key, flags) in enumerate(keys):
                 if not self.key_allowed(key, flags):
-                    return "key", key
+                    return "key", position, key
         if not self.all_channels:
-            for channel, is_pattern in _channels_of(entry, argv):
+            for position, (channel, is_pattern) in enumerate(_channels_of(entry, argv)):
                 if not self.channel_allowed(channel, is_pattern):
-                    return "channel", channel
+                    return "channel", position, channel
         return None
 
     def command_allowed(self, entry, argv: list[bytes]) -> bool:
@@ -305,8 +267,8 @@ class User:
         return any(needs <= access and glob.match(key) for glob, access in self._key_globs)
 
     def channel_allowed(self, channel: bytes, is_pattern: bool) -> bool:
-        """A channel must match one of the user's patterns; a pattern (PSUBSCRIBE) must
-        be one of them, letter for letter."""
+        """A channel must match one of the patterns; a pattern (PSUBSCRIBE) must be one
+        of them, letter for letter."""
         if self.all_channels:
             return True
         if is_pattern:
@@ -314,15 +276,6 @@ class User:
         return any(compile_glob(pattern).match(channel) for pattern in self.channel_patterns)
 
     # ------------------------------------------------------------------ descriptions
-
-    def flags(self) -> list[bytes]:
-        """The flags, in Redis' order (ACL GETUSER's ``flags``)."""
-        flags = [b"on" if self.enabled else b"off"]
-        if self.nopass:
-            flags.append(b"nopass")
-        if self.sanitize_payload is not None:
-            flags.append(self.sanitize_payload)
-        return flags
 
     def commands_text(self) -> bytes:
         rules = [b"+@all" if self.all_commands else b"-@all"]
@@ -340,18 +293,258 @@ class User:
             return b"&*"
         return b" ".join(b"&" + pattern for pattern in self.channel_patterns)
 
+    def fields(self) -> dict[bytes, bytes]:
+        """What ACL GETUSER shows of them, for the root and for each selector alike."""
+        return {b"commands": self.commands_text(), b"keys": self.keys_text(), b"channels": self.channels_text()}
+
     def describe(self) -> bytes:
-        """The user as a line of ACL LIST (and of an ACL file): the rules that rebuild it."""
-        parts = [b"user", self.name, *self.flags()]
-        parts += [b"#" + digest for digest in self.passwords]
+        """The rules that rebuild them, as ACL LIST writes them (Redis: ACLDescribeSelector)."""
+        parts = []
         if self.all_keys or self.key_patterns:
             parts.append(self.keys_text())
         if not self.all_channels:
-            parts.append(b"resetchannels")  # a new user's channels depend on acl-pubsub-default
+            parts.append(b"resetchannels")  # a new selector's channels depend on acl-pubsub-default
         if self.all_channels or self.channel_patterns:
             parts.append(self.channels_text())
         parts.append(self.commands_text())
         return b" ".join(parts)
+
+
+# When no permissions allow a command, Redis reports the most telling refusal: one on a
+# channel over one on a key over one on the command (its ACL_DENIED_* order).
+_REFUSAL_WEIGHT = {"command": 1, "key": 2, "channel": 4}
+
+
+class User:
+    """One user. A new user is off, has no password, and may run nothing on nothing."""
+
+    def __init__(self, name: bytes):
+        self.name = name
+        self.enabled = False
+        self.nopass = False
+        self.sanitize_payload: bytes | None = None  # b"sanitize-payload", b"skip-sanitize-payload"
+        self.passwords: list[bytes] = []  # hex digests, in the order they were added
+        self.root = Permissions()
+        self.selectors: list[Permissions] = []  # the "(...)" rules, in the order given
+        # What the dispatcher reads: True when the user may run anything on anything
+        # (the root or one selector allows it all), so that checking costs one
+        # attribute test. Every rule sets it again (`apply`).
+        self.unrestricted = False
+
+    # ------------------------------------------------------------------ authentication
+
+    def logs_in_freely(self) -> bool:
+        """Whether a connection as this user needs no password: on and nopass."""
+        return self.enabled and self.nopass
+
+    def check_password(self, password: bytes) -> bool:
+        """AUTH: enabled, and nopass or one of the digests matches.
+
+        Every stored digest is compared, each in constant time, so the reply time does
+        not depend on which digest (or how much of it) matched.
+        """
+        if not self.enabled:
+            return False
+        if self.nopass:
+            return True
+        digest = password_digest(password)
+        matched = False
+        for stored in self.passwords:
+            matched |= hmac.compare_digest(digest, stored)
+        return matched
+
+    # ------------------------------------------------------------------ ACL SETUSER
+
+    def apply(self, rule: bytes) -> None:
+        """Apply one ACL SETUSER rule (a selector split over several arguments already
+        joined by `join_selectors`); raises ACLError with Redis' reason."""
+        try:
+            self._apply(rule)
+        finally:
+            self.unrestricted = self.root.allows_everything() or any(
+                selector.allows_everything() for selector in self.selectors)
+
+    def _apply(self, rule: bytes) -> None:
+        if not rule:
+            return  # an empty rule changes nothing (Redis: ACLSetUser)
+        word = rule.lower()
+        if word == b"on":
+            self.enabled = True
+        elif word == b"off":
+            self.enabled = False
+        elif word == b"nopass":
+            self.nopass = True
+            self.passwords = []
+        elif word == b"resetpass":
+            self.nopass = False
+            self.passwords = []
+        elif word in (b"sanitize-payload", b"skip-sanitize-payload"):
+            self.sanitize_payload = word
+        elif word == b"clearselectors":
+            self.selectors = []  # the root permissions stay
+        elif word == b"reset":
+            # What Redis' "reset" expands to (acl-pubsub-default is resetchannels in 7.0).
+            for part in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
+                         b"clearselectors", b"-@all"):
+                self._apply(part)
+        elif rule[:1] == b">":
+            self._add_password(password_digest(rule[1:]))
+        elif rule[:1] == b"#":
+            self._add_password(_valid_digest(rule[1:]))
+        elif rule[:1] == b"<":
+            self._remove_password(password_digest(rule[1:]))
+        elif rule[:1] == b"!":
+            self._remove_password(_valid_digest(rule[1:]))
+        elif rule[:1] == b"(" and rule[-1:] == b")":
+            self.selectors.append(Permissions.from_selector(rule[1:-1]))
+        else:
+            self.root.apply(rule)
+
+    def _add_password(self, digest: bytes) -> None:
+        if digest not in self.passwords:
+            self.passwords.append(digest)
+        self.nopass = False  # a password means the user needs one
+
+    def _remove_password(self, digest: bytes) -> None:
+        if digest not in self.passwords:
+            raise ACLError(NO_SUCH_PASSWORD)
+        self.passwords.remove(digest)
+        self.nopass = False
+
+    # ------------------------------------------------------------------ enforcement
+
+    def refusal(self, entry, argv: list[bytes]) -> tuple[str, bytes] | None:
+        """Why this user may not run ``argv`` (``entry`` is its command): ("command",
+        its name), ("key", the key) or ("channel", the channel); None if it may.
+
+        As Redis' ACLCheckAllUserCommandPerm: the root permissions, then each selector,
+        the first that allows the whole command (its keys and channels too) letting
+        it run. When none does, the refusal told is the heaviest (`_REFUSAL_WEIGHT`),
+        and between two on keys (or channels) the one on the key named later.
+        """
+        if not self.selectors:  # most users: nothing to weigh
+            refused = self.root.refusal(entry, argv)
+            return None if refused is None else (refused[0], refused[2])
+        from app.commands.keyspecs import keys_of  # the command table imports this module
+
+        keys = keys_of(entry, argv)
+        heaviest = None
+        for permissions in (self.root, *self.selectors):
+            refused = permissions.refusal(entry, argv, keys)
+            if refused is None:
+                return None
+            weight = (_REFUSAL_WEIGHT[refused[0]], refused[1])
+            if heaviest is None or weight > heaviest[0]:
+                heaviest = weight, refused
+        reason, _position, object_ = heaviest[1]
+        return reason, object_
+
+    # ------------------------------------------------------------------ descriptions
+
+    def flags(self) -> list[bytes]:
+        """The flags, in Redis' order (ACL GETUSER's ``flags``)."""
+        flags = [b"on" if self.enabled else b"off"]
+        if self.nopass:
+            flags.append(b"nopass")
+        if self.sanitize_payload is not None:
+            flags.append(self.sanitize_payload)
+        return flags
+
+    def describe(self) -> bytes:
+        """The user as a line of ACL LIST (and of an ACL file): the rules that rebuild it,
+        each selector in parentheses after the root permissions."""
+        parts = [b"user", self.name, *self.flags()]
+        parts += [b"#" + digest for digest in self.passwords]
+        parts.append(self.root.describe())
+        parts += [b"(" + selector.describe() + b")" for selector in self.selectors]
+        return b" ".join(parts)
+
+
+class UnmatchedParenthesis(ValueError):
+    """A selector opened, "(~k*", and never closed; ``index`` is the rule that opened it."""
+
+    def __init__(self, index: int):
+        super().__init__(index)
+        self.index = index
+
+
+def join_selectors(rules: list[bytes]) -> list[bytes]:
+    """The rules with each selector in one piece.
+
+    A selector may be written over several arguments of ACL SETUSER (or words of an
+    ACL file line), "(~k*" "+get)": from a rule that starts with "(" and does not end
+    with ")" to the next that ends with ")", they are joined with spaces, as Redis'
+    ACLMergeSelectorArguments joins them (a second opening restarts the selector).
+    """
+    joined: list[bytes] = []
+    opened = None  # the index of the rule that opened the selector being joined
+    parts: list[bytes] = []
+    for index, rule in enumerate(rules):
+        if rule[:1] == b"(" and rule[-1:] != b")":
+            opened, parts = index, [rule]
+        elif opened is not None:
+            parts.append(rule)
+            if rule[-1:] == b")":
+                joined.append(b" ".join(parts))
+                opened = None
+        else:
+            joined.append(rule)
+    if opened is not None:
+        raise UnmatchedParenthesis(opened)
+    return joined
+
+
+def _key_access(spec: bytes) -> tuple[str, bytes]:
+    """The access and the pattern of a "%RW~pattern" rule (``spec`` is what follows
+    the %), read as Redis reads it: R and W at most once each, in either case, up to
+    the first ~; without a ~ the pattern is empty."""
+    access = ""
+    for index, byte in enumerate(spec):
+        letter = chr(byte).upper()
+        if letter in ("R", "W") and letter not in access:
+            access += letter
+        elif letter == "~":
+            spec = spec[index + 1:]
+            break
+        else:
+            raise ACLError(SYNTAX)
+    else:
+        spec = b""
+    if not access:
+        raise ACLError(SYNTAX)
+    return ("RW" if len(access) == 2 else access), spec
+
+
+def _has_spaces(pattern: bytes) -> bool:
+    """Whether a pattern holds a blank or a NUL, which Redis refuses (Redis:
+    ACLStringHasSpaces, with C's isspace)."""
+    return any(byte in b" \t\n\r\x0b\x0c\x00" for byte in pattern)
+
+
+def _rule_command(name: bytes):
+    """The command a rule names, found as Redis' ACLLookupCommand finds it: b"get" or
+    b"config|get"; None for anything else (b"get|x", b"config|", b"a|b|c")."""
+    parts = name.split(b"|")
+    entry = _command_table().COMMANDS.get(parts[0])
+    if entry is None or len(parts) == 1:
+        return entry
+    return entry.subcommands.get(parts[1]) if len(parts) == 2 else None
+
+
+def _check_allow_rule(name: bytes) -> None:
+    """+cmd|sub or +cmd|first-arg: split at the last |, the left part must be a command
+    that is not a subcommand, and the right part must be a subcommand of it, or any
+    first argument when it has none."""
+    command, _, last = name.rpartition(b"|")
+    entry = _rule_command(command)
+    if entry is None:
+        raise ACLError(UNKNOWN_COMMAND)
+    if "|" in entry.name:
+        raise ACLError(FIRST_ARG_OF_SUBCOMMAND)
+    if not last:
+        raise ACLError(SYNTAX)
+    if entry.subcommands and last not in entry.subcommands:
+        raise ACLError(UNKNOWN_COMMAND)
 
 
 def _categories_of(name: bytes) -> tuple[str, ...]:
@@ -488,8 +681,6 @@ def check(client, entry, argv: list[bytes]):
         return None
     reason, object_ = refused
     log_refusal(client, reason, object_, client.user.name)
-    from app.protocol import ReplyError
-
     return ReplyError(NOPERM[reason].format(entry.name))
 
 
@@ -507,31 +698,52 @@ def parse_file(path: str, data: bytes) -> dict[bytes, User]:
         line = raw.strip(b" \t\r\n")
         if not line:
             continue
-        # Words are split at each space, with no quoting (Redis: sdssplitlen), and each
-        # is trimmed of tabs and line ends.
-        argv = [word.strip(b"\t\r\n") for word in line.split(b" ")]
+        # Words are split at each space, with no quoting (Redis: sdssplitlen).
+        argv = line.split(b" ")
         if argv[0] != b"user" or len(argv) < 2:
             errors.append(f"{path}:{number} should start with user keyword followed by the username. ")
             continue
-        name = argv[1]
+        name = argv[1].strip(b"\t\r\n")
         if name in seen:
             errors.append(f"WARNING: Duplicate user '{name.decode('utf-8', 'replace')}' found on line {number}. ")
             continue
         seen.add(name)
+        try:
+            rules = join_selectors(argv[2:])
+        except UnmatchedParenthesis:
+            # Redis 7.0.15 crashes on such a line; later versions say this.
+            errors.append(f"{path}:{number}: Unmatched parenthesis in selector definition.")
+            continue
         user = User(name)
-        for rule in argv[2:]:
-            try:
-                user.apply(rule)
-            except ACLError as error:
-                rule_text = rule.decode("utf-8", "replace")
-                errors.append(f"{path}:{number}: Error in applying operation '{rule_text}': {error}. ")
-                break
+        line_errors = _file_rule_errors(user, rules, f"{path}:{number}")
+        if line_errors:
+            errors += line_errors
         else:
             users[name] = user
     if errors:
         raise ACLError("".join(errors) + "WARNING: ACL errors detected, no change to the previously active "
                        "ACL rules was performed")
     return users
+
+
+def _file_rule_errors(user: User, rules: list[bytes], where: str) -> list[str]:
+    """Apply every rule of a file line (each trimmed of tabs and line ends once
+    selectors are joined) and say what went wrong, as Redis 7.0 does: every unknown
+    command, naming its rule, but of the other errors only the first, without the
+    rule (it may hold a password, and it may be what made the next rules fail)."""
+    errors = []
+    other_error_told = False
+    for rule in rules:
+        rule = rule.strip(b"\t\r\n")
+        try:
+            user.apply(rule)
+        except ACLError as error:
+            if str(error) == UNKNOWN_COMMAND:
+                errors.append(f"{where}: Error in applying operation '{rule.decode('utf-8', 'replace')}': {error}. ")
+            elif not other_error_told:
+                errors.append(f"{where}: {error}. ")
+                other_error_told = True
+    return errors
 
 
 def format_file(users: dict[bytes, User]) -> bytes:

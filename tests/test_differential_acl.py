@@ -119,6 +119,31 @@ SCRIPTS = {
         ACL SETUSER acl-c + -
         ACL DELUSER acl-c
     """,
+    "rule_edge_cases": r"""
+        ACL SETUSER acl-e "" on
+        ACL SETUSER acl-e "~a b"
+        ACL SETUSER acl-e "&a b"
+        ACL SETUSER acl-e "~a\tb"
+        ACL SETUSER acl-e "~a\x00b"
+        ACL SETUSER acl-e %~a
+        ACL SETUSER acl-e %RR~a
+        ACL SETUSER acl-e %Wa
+        ACL SETUSER acl-e %
+        ACL SETUSER acl-e %R
+        ACL SETUSER acl-e %rw~b %wr~b
+        ACL SETUSER acl-e +config|
+        ACL SETUSER acl-e -config|
+        ACL SETUSER acl-e +get|
+        ACL SETUSER acl-e +get|x|y
+        ACL SETUSER acl-e +config|get|x
+        ACL SETUSER acl-e -config|get|x
+        ACL SETUSER acl-e +config|nosuch|x
+        ACL SETUSER acl-e +|x
+        ACL SETUSER acl-e allkeys %X~a
+        ACL GETUSER acl-e
+        ACL LIST
+        ACL DELUSER acl-e
+    """,
     "cat_and_genpass": """
         ACL CAT
         ACL CAT nosuch

@@ -1,8 +1,8 @@
-"""ACL: the users that connections log in as (app/acl.py keeps them).
+"""ACL: the users that connections log in as, and what they may do (app/acl.py keeps
+them and enforces their rules).
 
-WHOAMI, USERS, LIST, GETUSER, SETUSER, DELUSER, CAT, GENPASS and HELP. The rules a user
-is given are stored and shown as Redis shows them but not enforced yet; LOG, DRYRUN,
-LOAD and SAVE are still to come.
+WHOAMI, USERS, LIST, GETUSER, SETUSER (selectors included), DELUSER, CAT, GENPASS, LOG,
+DRYRUN, LOAD, SAVE and HELP.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import copy
 import secrets
 import time
 
-from app.acl import DRYRUN, ACLError, User, format_file, parse_file, save_file
+from app.acl import DRYRUN, ACLError, UnmatchedParenthesis, User, format_file, join_selectors, parse_file, save_file
 from app.commands.arguments import integer, text
 from app.commands.registry import ACL_CATEGORY_ORDER, all_commands, command, container
 from app.protocol import ReplyError, SetReply
@@ -58,10 +58,8 @@ def acl_getuser(client, name: bytes):
     return {
         b"flags": SetReply(user.flags()),  # a set in RESP3, as Redis sends it
         b"passwords": list(user.passwords),
-        b"commands": user.commands_text(),
-        b"keys": user.keys_text(),
-        b"channels": user.channels_text(),
-        b"selectors": [],
+        **user.root.fields(),  # commands, keys, channels
+        b"selectors": [selector.fields() for selector in user.selectors],
     }
 
 
@@ -70,6 +68,11 @@ def acl_getuser(client, name: bytes):
 def acl_setuser(client, name: bytes, *rules: bytes):
     if b" " in name or b"\0" in name:  # names are words of ACL LIST and of ACL files
         raise ReplyError("ERR Usernames can't contain spaces or null characters")
+    try:
+        rules = join_selectors(list(rules))  # "(~k*" "+get)" is one selector
+    except UnmatchedParenthesis as unmatched:
+        raise ReplyError(f"ERR Unmatched parenthesis in acl selector starting at "
+                         f"'{_c_text(rules[unmatched.index])}'.") from None
     users = client.server.users
     user = users.get(name)
     # All the rules or none: they are tried on a copy, which replaces the user's
@@ -80,12 +83,17 @@ def acl_setuser(client, name: bytes, *rules: bytes):
         try:
             trial.apply(rule)
         except ACLError as error:
-            raise ReplyError(f"ERR Error in ACL SETUSER modifier '{text(rule)}': {error}") from None
+            raise ReplyError(f"ERR Error in ACL SETUSER modifier '{_c_text(rule)}': {error}") from None
     if user is None:
         users.by_name[name] = trial
     else:
         vars(user).update(vars(trial))
     return "OK"
+
+
+def _c_text(rule: bytes) -> str:
+    """A rule quoted in an error as Redis quotes it, a C string: up to its first NUL."""
+    return text(rule.partition(b"\0")[0])
 
 
 @_acl("deluser", arity=-3, summary="Remove the specified ACL users and the associated rules",
@@ -199,8 +207,8 @@ def acl_save(client):
     try:
         save_file(path, format_file(client.server.users.by_name))
     except OSError as error:
-        raise ReplyError(f"ERR There was an error trying to save the ACLs. Please check the server logs for "
-                         f"more information") from error
+        raise ReplyError("ERR There was an error trying to save the ACLs. Please check the server logs for "
+                         "more information") from error
     return "OK"
 
 
