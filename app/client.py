@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from typing import TYPE_CHECKING, Callable
 
@@ -156,9 +157,28 @@ class Client:
             flags += "T"
         return flags or "N"
 
+    def memory(self) -> dict[str, int]:
+        """The memory fields of CLIENT LIST, from our own objects: the arguments of the
+        command running or blocked now, the commands queued in MULTI, the replies
+        waiting in the outbox; ``tot-mem`` adds the client object itself. Replies to a
+        normal client are sent by its own thread as each read is done, so they are not
+        held anywhere another client could see them (``obl`` stays 0: we have no fixed
+        reply buffer, nor a free part of a query buffer for ``qbuf-free``)."""
+        running = self.waiter is not None or self.server.current_client is self
+        argv_mem = sum(map(sys.getsizeof, self.argv)) if running else 0
+        multi_mem = 0
+        if self.multi is not None:
+            multi_mem = sum(sys.getsizeof(argv) + sum(map(sys.getsizeof, argv)) for _entry, argv, _start in self.multi)
+        outbox = self.outbox
+        omem = 0 if outbox is None else outbox.size
+        own = sys.getsizeof(self) + sys.getsizeof(self.__dict__)
+        return {"argv-mem": argv_mem, "multi-mem": multi_mem, "oll": 0 if outbox is None else outbox.chunks(),
+                "omem": omem, "tot-mem": own + self.query_buffer + argv_mem + multi_mem + omem}
+
     def info_line(self) -> str:
         """One line of CLIENT LIST / CLIENT INFO."""
         now = time.monotonic()
+        memory = self.memory()
         fields = [
             ("id", self.id),
             ("addr", self.addr),
@@ -176,18 +196,18 @@ class Client:
             ("watch", len(self.watched)),
             ("qbuf", self.query_buffer),
             ("qbuf-free", 0),
-            ("argv-mem", 0),
-            ("multi-mem", 0),
+            ("argv-mem", memory["argv-mem"]),
+            ("multi-mem", memory["multi-mem"]),
             ("rbs", 0),
             ("rbp", 0),
             ("obl", 0),
-            ("oll", 0),
-            ("omem", 0 if self.outbox is None else self.outbox.size),
-            ("tot-mem", 0),
-            ("events", "r"),
+            ("oll", memory["oll"]),
+            ("omem", memory["omem"]),
+            ("tot-mem", memory["tot-mem"]),
+            ("events", "rw" if memory["omem"] else "r"),
             ("cmd", self.last_command),
             ("user", self.user.name.decode("utf-8", "surrogateescape")),
-            ("redir", -1),
+            ("redir", -1 if self.tracking is None else self.tracking.redirect),
             ("resp", self.protocol),
             ("lib-name", self.lib_name.decode("utf-8", "surrogateescape")),
             ("lib-ver", self.lib_ver.decode("utf-8", "surrogateescape")),

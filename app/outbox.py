@@ -54,6 +54,10 @@ class Outbox:
         self._over_soft_since: float | None = None
         self.closed = False
 
+    def chunks(self) -> int:
+        """How many replies wait here, the tail being sent included (CLIENT LIST oll)."""
+        return len(self._chunks) + (1 if self._tail else 0)
+
     def put(self, data: bytes, limits: tuple[int, int, int]) -> bool:
         """Queue ``data``; False if that took the queue past ``limits`` (hard bytes, soft
         bytes, soft seconds; 0 means no limit): the caller then disconnects the client."""

@@ -121,13 +121,36 @@ class Connection(socketserver.BaseRequestHandler):
             client.outbox.finish()
 
     def send(self, payload: bytes) -> bool:
-        """Write ``payload`` out; False if the connection is gone."""
-        self.client.output_bytes += len(payload)
+        """Write ``payload`` out; False if the connection is gone.
+
+        A payload as big as the soft limit of ``client-output-buffer-limit normal`` must
+        be taken by the client within its seconds, or the client is closed, as Redis
+        closes one whose buffer stays over the soft limit that long."""
+        client = self.client
+        client.output_bytes += len(payload)
+        sock: socket.socket = self.request
+        _hard, soft, seconds = client.server.config["client-output-buffer-limit"]["normal"]
         try:
-            self.request.sendall(payload)
+            if soft and seconds and len(payload) >= soft:
+                idle_timeout = sock.gettimeout()
+                sock.settimeout(seconds)
+                try:
+                    sock.sendall(payload)
+                finally:
+                    sock.settimeout(idle_timeout)
+            else:
+                sock.sendall(payload)
+        except socket.timeout:
+            self.close_for_output_limit()
+            return False
         except OSError:
             return False
         return True
+
+    def close_for_output_limit(self) -> None:
+        client = self.client
+        log.warning(f"Client {client.info_line()} scheduled to be closed ASAP for overcoming of output buffer limits.")
+        client.close_after_reply = True
 
     def run_commands(self, parser: RequestParser, data: bytes) -> list[bytes]:
         """Parse ``data``, run every complete command, return the encoded replies.
@@ -135,10 +158,15 @@ class Connection(socketserver.BaseRequestHandler):
         Replies are sent in one write at the end, except when they pile up past
         `EARLY_SEND_BYTES`: those go out at once (the thread waits if the client does not
         read), so a client that pipelines thousands of big GETs and never reads costs a
-        bounded amount of memory, not the sum of its replies."""
+        bounded amount of memory, not the sum of its replies.
+
+        The ``normal`` class of ``client-output-buffer-limit`` applies to what piles up
+        here: past its hard limit the client is closed, its replies dropped, as Redis
+        drops a client's buffers (the soft limit is applied by `send`)."""
         client = self.client
         out = []
         pending = 0
+        hard_limit = client.server.config["client-output-buffer-limit"]["normal"][0]
         while True:
             parser.authenticated = client.authenticated
             commands, error = parser.parse(data)
@@ -148,6 +176,9 @@ class Connection(socketserver.BaseRequestHandler):
                 encoded = ENCODERS[client.protocol].encode(reply)
                 out.append(encoded)
                 pending += len(encoded)
+                if hard_limit and pending >= hard_limit and client.outbox is None:
+                    self.close_for_output_limit()
+                    return []
                 if pending > EARLY_SEND_BYTES and client.outbox is None:
                     if not self.send(b"".join(out)):
                         client.close_after_reply = True
