@@ -125,6 +125,15 @@ def _oom_refusal(client: Client, entry: Command) -> ReplyError | None:
 
 def execute(client: Client, argv: list[bytes]):
     """Run one command for ``client`` and return its reply value."""
+    with client.server.keyspace.lock:
+        return execute_locked(client, argv)
+
+
+def execute_locked(client: Client, argv: list[bytes]):
+    """`execute`, for a caller that holds the keyspace lock already: a connection's
+    thread takes it once for all the commands of one read, so pipelined commands run
+    back to back instead of handing the lock (and the GIL) to another thread between
+    each two (see `Connection.run_commands`)."""
     entry, start, refusal = lookup(argv)
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
@@ -136,60 +145,59 @@ def execute(client: Client, argv: list[bytes]):
     if refusal is None and server.loading and "loading" not in entry.flags and not client.is_master:
         refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
-    with server.keyspace.lock:
-        if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
-            server.hold_while_paused(client, entry)
-        server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
-        server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
-        server.current_client = client
-        if server.maxmemory and refusal is None and not client.is_master and not server.eviction.perform():
-            refusal = _oom_refusal(client, entry)  # over maxmemory with nothing to evict
-        # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
-        if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
-            refusal = _refusal_in_state(client, entry)
-            if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
-                if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
-                    client.multi.append((entry, argv, start))  # EXEC runs it (app/commands/transactions.py)
-                reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
-                if client.outbox is not None:
-                    queue_reply(client, reply)
-                    reply = NO_REPLY
-                return reply
-        if refusal is not None:
-            if entry is not None:
-                entry.stats.rejected_calls += 1
-            if client.multi is not None:
-                client.multi_failed = True  # EXEC will answer EXECABORT
-            # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
-            reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
-        else:
-            client.argv = argv  # for the few errors that quote a word as the client typed it
-            keyspace = server.keyspace
-            dirty = keyspace.dirty
-            reply = entry.call(client, argv[start:])
-            propagation = keyspace.propagation
-            if propagation.enabled:  # replicas or an AOF: send what changed
-                changed = keyspace.dirty > dirty  # not "!=": SAVE sets it back to 0, as in Redis
-                propagation.command_done(client.db.index, argv, changed)
-                propagation.flush()
-                if changed:
-                    client.woff = server.replication.offset  # what WAIT waits for
-            blocked = keyspace.blocked
-            if blocked.ready:  # the command fed keys that clients are blocked on
-                blocked.serve_ready()
-        if reply.__class__ is ReplyError:
-            server.count_error(reply)
-        if client.replies_muted:  # CLIENT REPLY OFF or SKIP
-            reply = client.mute(reply)
-        if client.outbox is not None:
-            # A subscriber's replies join its queue under the lock, in order with the
-            # messages published to it (app/outbox.py).
-            queue_reply(client, reply)
-            reply = NO_REPLY
-        if server.monitors and refusal is None and "admin" not in entry.flags:
-            monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
-        if client.tracking is not None and refusal is None:
-            _track(client, entry, argv)
+    if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
+        server.hold_while_paused(client, entry)
+    server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
+    server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
+    server.current_client = client
+    if server.maxmemory and refusal is None and not client.is_master and not server.eviction.perform():
+        refusal = _oom_refusal(client, entry)  # over maxmemory with nothing to evict
+    # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
+    if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
+        refusal = _refusal_in_state(client, entry)
+        if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
+            if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
+                client.multi.append((entry, argv, start))  # EXEC runs it (app/commands/transactions.py)
+            reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
+            if client.outbox is not None:
+                queue_reply(client, reply)
+                reply = NO_REPLY
+            return reply
+    if refusal is not None:
+        if entry is not None:
+            entry.stats.rejected_calls += 1
+        if client.multi is not None:
+            client.multi_failed = True  # EXEC will answer EXECABORT
+        # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
+        reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
+    else:
+        client.argv = argv  # for the few errors that quote a word as the client typed it
+        keyspace = server.keyspace
+        dirty = keyspace.dirty
+        reply = entry.call(client, argv[start:])
+        propagation = keyspace.propagation
+        if propagation.enabled:  # replicas or an AOF: send what changed
+            changed = keyspace.dirty > dirty  # not "!=": SAVE sets it back to 0, as in Redis
+            propagation.command_done(client.db.index, argv, changed)
+            propagation.flush()
+            if changed:
+                client.woff = server.replication.offset  # what WAIT waits for
+        blocked = keyspace.blocked
+        if blocked.ready:  # the command fed keys that clients are blocked on
+            blocked.serve_ready()
+    if reply.__class__ is ReplyError:
+        server.count_error(reply)
+    if client.replies_muted:  # CLIENT REPLY OFF or SKIP
+        reply = client.mute(reply)
+    if client.outbox is not None:
+        # A subscriber's replies join its queue under the lock, in order with the
+        # messages published to it (app/outbox.py).
+        queue_reply(client, reply)
+        reply = NO_REPLY
+    if server.monitors and refusal is None and "admin" not in entry.flags:
+        monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
+    if client.tracking is not None and refusal is None:
+        _track(client, entry, argv)
     return reply
 
 

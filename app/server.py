@@ -27,7 +27,7 @@ from typing import NoReturn
 
 from app import log
 from app.client import Client
-from app.dispatch import execute
+from app.dispatch import execute_locked
 from app.outbox import Outbox
 from app.protocol import ENCODERS, RequestParser
 from app.state import ServerState
@@ -76,7 +76,7 @@ class Connection(socketserver.BaseRequestHandler):
         if refused_by_protected_mode(client.server, client.addr):
             sock.sendall(PROTECTED_MODE_DENIED)
             return
-        config = client.server.config
+        config = client.server.config.values  # the dict itself: read on every request
         aof = client.server.aof
         parser = RequestParser()
         timeout = None
@@ -129,7 +129,7 @@ class Connection(socketserver.BaseRequestHandler):
         client = self.client
         client.output_bytes += len(payload)
         sock: socket.socket = self.request
-        _hard, soft, seconds = client.server.config["client-output-buffer-limit"]["normal"]
+        _hard, soft, seconds = client.server.config.values["client-output-buffer-limit"]["normal"]
         try:
             if soft and seconds and len(payload) >= soft:
                 idle_timeout = sock.gettimeout()
@@ -162,27 +162,38 @@ class Connection(socketserver.BaseRequestHandler):
 
         The ``normal`` class of ``client-output-buffer-limit`` applies to what piles up
         here: past its hard limit the client is closed, its replies dropped, as Redis
-        drops a client's buffers (the soft limit is applied by `send`)."""
+        drops a client's buffers (the soft limit is applied by `send`).
+
+        The keyspace lock is taken once for all the commands of a read, and released
+        only to send early: pipelined commands then run back to back, instead of each
+        handing the lock to another thread (measured in docs/walkthrough.md)."""
         client = self.client
+        lock = client.server.keyspace.lock
         out = []
         pending = 0
-        hard_limit = client.server.config["client-output-buffer-limit"]["normal"][0]
+        hard_limit = client.server.config.values["client-output-buffer-limit"]["normal"][0]
+        flush_at = min(hard_limit, EARLY_SEND_BYTES) if hard_limit else EARLY_SEND_BYTES
         while True:
             parser.authenticated = client.authenticated
             commands, error = parser.parse(data)
             client.query_buffer = parser.pending
-            for argv in commands:
-                reply = execute(client, argv)  # first: HELLO changes the protocol to encode in
-                encoded = ENCODERS[client.protocol].encode(reply)
-                out.append(encoded)
-                pending += len(encoded)
-                if hard_limit and pending >= hard_limit and client.outbox is None:
-                    self.close_for_output_limit()
-                    return []
-                if pending > EARLY_SEND_BYTES and client.outbox is None:
-                    if not self.send(b"".join(out)):
-                        client.close_after_reply = True
-                    out, pending = [], 0
+            index, count = 0, len(commands)
+            while index < count:
+                with lock:
+                    while index < count and not client.close_after_reply and (
+                            pending <= flush_at or client.outbox is not None):
+                        reply = execute_locked(client, commands[index])
+                        index += 1
+                        out.append(ENCODERS[client.protocol].encode(reply))  # after: HELLO sets the protocol
+                        pending += len(out[-1])
+                if client.outbox is None:
+                    if hard_limit and pending >= hard_limit:
+                        self.close_for_output_limit()
+                        return []
+                    if pending > EARLY_SEND_BYTES:  # outside the lock: the client may be slow to read
+                        if not self.send(b"".join(out)):
+                            client.close_after_reply = True
+                        out, pending = [], 0
                 if client.close_after_reply:
                     return out
             if error is not None:

@@ -6,6 +6,8 @@ Redis through raw sockets.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -234,6 +236,24 @@ def test_random_bytes_never_raise_and_pieces_do_not_matter(data, cuts):
     assert all(isinstance(arg, bytes) for argv in commands for arg in argv)
     assert error is None or isinstance(error, ProtocolError)
     assert _describe(feed(split_at(data, cuts))) == _describe((commands, error))
+
+
+# Pipelines as clients send them, with arguments that hold CRLFs, and damaged tails.
+CRLF_ARGS = st.lists(st.sampled_from([b"", b"a", b"\r\n", b"$1", b"*2", b"\r", b"\n", b"x\r\ny", b"SET"]),
+                     min_size=1, max_size=4).map(encode_command)
+PIPELINES = st.tuples(st.lists(st.one_of(CRLF_ARGS, ARRAY_COMMAND.map(lambda c: c[1])), max_size=8).map(b"".join),
+                      PROTOCOL_BYTES).map(b"".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(PIPELINES, PROTOCOL_BYTES, st.binary(max_size=100)))
+def test_the_fast_path_agrees_with_the_exact_parser(data):
+    """`_split_arrays` may only take what `_parse` would have parsed the same way."""
+    with mock.patch("app.protocol._split_arrays", lambda data, commands: 0):
+        exact = RequestParser()
+        expected = _describe(exact.parse(data)), exact.pending
+    fast = RequestParser()
+    assert (_describe(fast.parse(data)), fast.pending) == expected
 
 
 # --------------------------------------------------------------------------- against Redis
