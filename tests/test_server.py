@@ -229,10 +229,12 @@ def test_daemonize_is_refused_rather_than_ignored():
 def test_pidfile_is_written_and_removed(tmp_path):
     pidfile = tmp_path / "server.pid"
     server = start_ours("--pidfile", str(pidfile))
-    # Written just after the listeners open, as Redis does: it may come after the port.
-    wait_until(lambda: pidfile.exists() and pidfile.read_text().endswith("\n"), what="the pidfile")
-    assert pidfile.read_text() == f"{server.process.pid}\n"
-    server.stop()
+    try:
+        # Written just after the listeners open, as Redis does: it may come after the port.
+        wait_until(lambda: pidfile.exists() and pidfile.read_text().endswith("\n"), what="the pidfile")
+        assert pidfile.read_text() == f"{server.process.pid}\n"
+    finally:
+        server.stop()
     assert not pidfile.exists()
 
 
