@@ -76,6 +76,8 @@ class ServerState:
         self.eviction = Eviction(self)  # maxmemory (app/eviction.py)
         self.slow_call_ns = NEVER
         self.write_refusal: ReplyError | None = None  # what refuses client writes now (dispatch.py)
+        self.closed_input_bytes = 0  # bytes read from and written to clients now gone
+        self.closed_output_bytes = 0
         self.reset_stats()
         self.apply_config()
 
@@ -137,12 +139,11 @@ class ServerState:
         self.connections_received = 0
         self.commands_processed = 0
         self.rejected_connections = 0
-        # Bytes read and written by connections already closed; live clients keep their
-        # own counts (only their thread writes them), so the hot path needs no lock.
-        self.closed_input_bytes = 0
-        self.closed_output_bytes = 0
-        for client in self.clients.values():
-            client.input_bytes = client.output_bytes = 0
+        # Bytes read and written: live clients keep their own counts, which only their
+        # own thread writes (the hot path needs no lock), so a reset never zeroes them,
+        # which could lose an increment made at that instant by a thread running at once
+        # (free-threaded Python): it notes the totals so far, and INFO subtracts them.
+        self.net_bytes_at_reset = self._net_bytes_total()
         self.error_replies: dict[str, int] = {}  # error code (ERR, WRONGTYPE...) -> count
         self.keyspace.expired_keys = 0
         self.keyspace.evicted_keys = 0
@@ -278,12 +279,16 @@ class ServerState:
         self.error_replies[code] = self.error_replies.get(code, 0) + 1
 
     def net_bytes(self) -> tuple[int, int]:
-        """Total bytes read from and written to clients (INFO's total_net_*_bytes)."""
-        clients = self.clients.values()
-        return (
-            self.closed_input_bytes + sum(c.input_bytes for c in clients),
-            self.closed_output_bytes + sum(c.output_bytes for c in clients),
-        )
+        """Bytes read from and written to clients since the last reset (INFO's
+        total_net_*_bytes)."""
+        total_in, total_out = self._net_bytes_total()
+        reset_in, reset_out = self.net_bytes_at_reset
+        return total_in - reset_in, total_out - reset_out
+
+    def _net_bytes_total(self) -> tuple[int, int]:
+        clients = list(self.clients.values())
+        return (self.closed_input_bytes + sum(c.input_bytes for c in clients),
+                self.closed_output_bytes + sum(c.output_bytes for c in clients))
 
     def new_client_id(self) -> int:
         return next(self._client_ids)

@@ -461,3 +461,16 @@ def test_redis_benchmark_default_tests_run_without_error(server):
         finished = [line for line in done.stdout.replace("\r", "\n").splitlines() if "requests per second" in line]
         assert done.returncode == 0, done.stderr
         assert [line.split(":")[0] for line in finished] == ["PING_INLINE", "PING_MBULK", "SET", "GET", "INCR", "MSET (10 keys)"]
+
+
+def test_resetstat_restarts_the_network_byte_counts_as_redis():
+    """After CONFIG RESETSTAT, INFO counts the bytes of PING and INFO itself (39 in) and
+    the replies to RESETSTAT and PING (12 out), as Redis does; the counts of live
+    clients are never zeroed under their threads (see ServerState.reset_stats)."""
+    with start_ours() as server, server.raw() as client:
+        client.call("SET", "a", "b")
+        client.call("CONFIG", "RESETSTAT")
+        client.call("PING")
+        info = client.call("INFO", "stats")
+        assert b"total_net_input_bytes:39\r\n" in info
+        assert b"total_net_output_bytes:12\r\n" in info
