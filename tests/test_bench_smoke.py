@@ -1,0 +1,68 @@
+"""bench/report.py at tiny sizes (--smoke): every section runs against our server and a real
+redis-server and reports a row per measured item. Only the shape of the report is checked,
+never a figure: timings on a shared machine prove nothing at these sizes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.helpers import ROOT
+
+SMOKE_TIMEOUT = 180  # about 10 s on an idle machine
+
+# The rows --smoke measures: its tests are SET and GET, in two modes.
+EXPECTED_ROWS = {
+    "## Throughput": ["| SET | -c 50 |", "| GET | -c 50 |", "| SET | -c 50 -P 16 |", "| GET | -c 50 -P 16 |"],
+    "## Latency": ["| SET |", "| GET |"],
+    "## Memory": ["| string |", "| list |", "| hash |", "| set |", "| zset |", "| ours |", "| redis |"],
+    "## Active expiry": ["| ours |", "| redis |"],
+    "## Connections": ["| SET |", "| GET |"],
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> str:
+    missing = [tool for tool in ("redis-server", "redis-benchmark") if shutil.which(tool) is None]
+    if missing:
+        pytest.skip(f"{' and '.join(missing)} not installed: the report compares against a real Redis "
+                    f"(apt-get install redis-server redis-tools)")
+    scratch = tmp_path_factory.mktemp("report")
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "report.py"), "--smoke",
+         "--out", str(scratch / "report.md"), "--chart", str(scratch / "report.png")],
+        capture_output=True, text=True, timeout=SMOKE_TIMEOUT, cwd=scratch,
+    )
+    assert done.returncode == 0, done.stderr
+    written = (scratch / "report.md").read_text()
+    assert written == done.stdout  # the file holds exactly what was printed
+    assert (scratch / "report.png").exists() or "No chart: matplotlib is not importable" in written
+    return written
+
+
+def section_of(report: str, title: str) -> str:
+    """The text from ``title`` to the next section heading."""
+    assert title + "\n" in report, f"no {title} section"
+    return report.split(title + "\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_report_starts_with_the_environment(report):
+    for item in ("- date: ", "- ours: python ", "- redis: redis-server ", "CPUs, load average at start"):
+        assert item in report
+
+
+@pytest.mark.parametrize("title", EXPECTED_ROWS)
+def test_every_section_has_a_row_per_measured_item(report, title):
+    text = section_of(report, title)
+    for row in EXPECTED_ROWS[title]:
+        assert row in text, f"{title} has no row starting {row!r}:\n{text}"
+    assert "ERR" not in text and "Error:" not in text
+
+
+def test_summary_counts_goals_of_every_section(report):
+    summary = section_of(report, "## Summary")
+    for title in EXPECTED_ROWS:
+        assert f"- {title.removeprefix('## ')}: " in summary
