@@ -618,7 +618,8 @@ def draw_chart(path: Path, sections: dict[str, Section]) -> str:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
-    return f"Chart: {path}"
+    shown = os.path.relpath(path) if not os.path.relpath(path).startswith("..") else path
+    return f"Chart: `{shown}`."
 
 
 def parse_options() -> argparse.Namespace:
