@@ -413,6 +413,18 @@ class User:
 
     # ------------------------------------------------------------------ enforcement
 
+    def allows_subscriptions(self, client) -> bool:
+        """Whether every channel and pattern ``client`` is subscribed to is still allowed
+        (by the root permissions or one selector). ACL SETUSER closes the subscribers
+        that lost one, as Redis' ACLKillPubsubClientsIfNeeded."""
+        every = (self.root, *self.selectors)
+
+        def allowed(channel: bytes, is_pattern: bool) -> bool:
+            return any(permissions.channel_allowed(channel, is_pattern) for permissions in every)
+
+        return (all(allowed(channel, False) for channel in client.channels | client.shard_channels)
+                and all(allowed(pattern, True) for pattern in client.patterns))
+
     def refusal(self, entry, argv: list[bytes]) -> tuple[str, bytes] | None:
         """Why this user may not run ``argv`` (``entry`` is its command): ("command",
         its name), ("key", the key) or ("channel", the channel); None if it may.

@@ -162,3 +162,30 @@ def test_acl_load_and_save_need_an_acl_file(server):
     with RawConnection(server.port) as conn:
         assert conn.call("ACL", "LOAD").startswith(b"-ERR This Redis instance is not configured to use an ACL file.")
         assert conn.call("ACL", "SAVE").startswith(b"-ERR This Redis instance is not configured to use an ACL file.")
+
+
+def _subscriber_session(port: int) -> list:
+    """A subscriber logged in as ``sub`` while an admin changes sub's channels: what
+    PUBLISH reaches, and whether the subscriber's connection is closed."""
+    seen = []
+    with RawConnection(port) as admin, RawConnection(port) as subscriber:
+        admin.call("ACL", "SETUSER", "sub", "on", "nopass", "+@all", "~*", "&news", "&sports", "(+@all &extra)")
+        subscriber.call("AUTH", "sub", "x")
+        seen.append(subscriber.call("SUBSCRIBE", "news"))  # allowed by the root permissions
+        seen.append(subscriber.call("SUBSCRIBE", "extra"))  # by the selector
+        seen.append(admin.call("ACL", "SETUSER", "sub", "&weather"))  # more channels: kept
+        seen.append(admin.call("PUBLISH", "news", "1"))
+        seen.append(subscriber.read_raw())
+        seen.append(admin.call("ACL", "SETUSER", "sub", "clearselectors", "(+@all &extra)"))  # still allowed
+        seen.append(admin.call("PUBLISH", "extra", "2"))
+        seen.append(subscriber.read_raw())
+        seen.append(admin.call("ACL", "SETUSER", "sub", "resetchannels", "&sports"))  # news gone: closed
+        seen.append(subscriber.read_until_closed())
+        seen.append(admin.call("PUBLISH", "news", "3"))
+        admin.call("ACL", "DELUSER", "sub")
+    return seen
+
+
+@pytest.mark.skipif(redis_server_path() is None, reason="redis-server is not installed")
+def test_subscribers_that_lose_a_channel_are_closed_as_in_redis(server, reference):
+    assert _subscriber_session(server.port) == _subscriber_session(reference.port)

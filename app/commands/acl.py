@@ -88,7 +88,18 @@ def acl_setuser(client, name: bytes, *rules: bytes):
         users.by_name[name] = trial
     else:
         vars(user).update(vars(trial))
+        _disconnect_lost_subscribers(client, user)
     return "OK"
+
+
+def _disconnect_lost_subscribers(client, user) -> None:
+    """Subscribers logged in as ``user`` whose channels it may no longer read are closed."""
+    for other in list(client.server.clients.values()):
+        if other.user is user and other.subscriptions and not user.allows_subscriptions(other):
+            if other is client:
+                client.close_after_reply = True
+            else:
+                other.close()
 
 
 def _c_text(rule: bytes) -> str:
