@@ -76,12 +76,18 @@ def _valid_digest(digest: bytes) -> bytes:
     return digest
 
 
+# acl-pubsub-default, which the server keeps current (ServerState.apply_config): whether
+# new users, new selectors and "reset" start with every channel (allchannels) or none
+# (resetchannels, Redis 7.0's default). Redis reads it from its global config as well.
+PUBSUB_DEFAULT = {"all": False}
+
+
 class Permissions:
     """What may be run, on which keys and channels: Redis' *selector*.
 
     Every user has one, its root permissions, set by the rules given outside
     parentheses; each ``(...)`` rule of ACL SETUSER adds another. A new set allows
-    nothing: no command, no key, no channel.
+    nothing: no command, no key, and no channel unless acl-pubsub-default says all.
     """
 
     def __init__(self):
@@ -89,7 +95,7 @@ class Permissions:
         # %R~p, "W" for %W~p. ``all_keys`` is ~* / allkeys, printed as ~*.
         self.all_keys = False
         self.key_patterns: dict[bytes, str] = {}
-        self.all_channels = False
+        self.all_channels = PUBSUB_DEFAULT["all"]
         self.channel_patterns: list[bytes] = []
         # Commands: +@all or -@all, then the rules after it (see `_command_rule`).
         self.all_commands = False
@@ -383,8 +389,9 @@ class User:
         elif word == b"clearselectors":
             self.selectors = []  # the root permissions stay
         elif word == b"reset":
-            # What Redis' "reset" expands to (acl-pubsub-default is resetchannels in 7.0).
-            for part in (b"resetpass", b"resetkeys", b"resetchannels", b"off", b"sanitize-payload",
+            # What Redis' "reset" expands to, channels as acl-pubsub-default says.
+            channels = b"allchannels" if PUBSUB_DEFAULT["all"] else b"resetchannels"
+            for part in (b"resetpass", b"resetkeys", channels, b"off", b"sanitize-payload",
                          b"clearselectors", b"-@all"):
                 self._apply(part)
         elif rule[:1] == b">":

@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from app import log
+from app import acl, log
 from app.acl import Users
 from app.client import Client
 from app.config import Config
@@ -101,6 +101,7 @@ class ServerState:
         backlog = self.replication.backlog
         if backlog is not None:
             backlog.resize(self.config["repl-backlog-size"])
+        acl.PUBSUB_DEFAULT["all"] = self.config["acl-pubsub-default"] == "allchannels"
         if changed is None or "requirepass" in changed:  # even to the same text, as Redis
             self.users.follow_requirepass(self.config["requirepass"])
         if changed is not None and "appendonly" in changed:

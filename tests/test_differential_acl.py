@@ -144,6 +144,20 @@ SCRIPTS = {
         ACL LIST
         ACL DELUSER acl-e
     """,
+    "acl_pubsub_default": """
+        CONFIG SET acl-pubsub-default allchannels
+        ACL SETUSER acl-p on nopass +@all ~*
+        ACL GETUSER acl-p
+        ACL SETUSER acl-p (+get ~k*)
+        ACL SETUSER acl-q reset
+        ACL LIST
+        CONFIG SET acl-pubsub-default resetchannels
+        ACL SETUSER acl-p reset
+        ACL SETUSER acl-p (+get)
+        ACL GETUSER acl-p
+        ACL LIST
+        ACL DELUSER acl-p acl-q
+    """,
     "cat_and_genpass": """
         ACL CAT
         ACL CAT nosuch
