@@ -1,5 +1,5 @@
 """redis-cli's modes against our server: --bigkeys, --memkeys, --scan, --stat, --latency,
---pipe (monitor, --rdb and --replica are in tests/test_monitor.py and
+--latency-history, --pipe (monitor, --rdb and --replica are in tests/test_monitor.py and
 tests/test_replication.py). Each runs redis-cli as a subprocess and checks its output."""
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ def test_latency(filled):
     # Without a terminal, --latency prints "min max avg samples" when stopped.
     words = _cli_for_a_while(filled.port, "--latency").split()
     assert len(words) == 4 and int(words[3]) > 0
+
+
+def test_latency_history(filled):
+    # Without a terminal: "min max avg samples" after each sample, and a "-- 1.00 seconds
+    # range" line closing each interval, after which the figures start again.
+    output = _cli_for_a_while(filled.port, "--latency-history", "-i", "1", seconds=3.5).split("\n")
+    assert sum("seconds range" in line for line in output) >= 2
+    samples = [line.split() for line in output if line and "range" not in line]
+    assert samples and all(len(words) == 4 and int(words[3]) > 0 for words in samples)
 
 
 def test_pipe_mass_insertion(filled):
