@@ -228,9 +228,7 @@ class Permissions:
             return "command", 0, entry.name.encode()
         if not self.all_keys:
             if keys is None:
-                from app.commands.keyspecs import keys_of  # the command table imports this module
-
-                keys = keys_of(entry, argv)
+                keys = _keys_of(entry, argv)
             for position, (key, flags) in enumerate(keys):
                 if not self.key_allowed(key, flags):
                     return "key", position, key
@@ -262,15 +260,15 @@ class Permissions:
         read for ``access``, write for ``insert``, ``delete`` or ``update``."""
         if self.all_keys:
             return True
-        words = spec_flags.split()
-        needs = set()
-        if "access" in words:
-            needs.add("R")
-        if {"insert", "delete", "update"} & set(words):
-            needs.add("W")
+        needs = _ACCESS_NEEDED.get(spec_flags)
+        if needs is None:
+            needs = _ACCESS_NEEDED[spec_flags] = _access_needed(spec_flags)
         if self._key_globs is None:
             self._key_globs = [(compile_glob(pattern), set(access)) for pattern, access in self.key_patterns.items()]
-        return any(needs <= access and glob.match(key) for glob, access in self._key_globs)
+        for glob, access in self._key_globs:
+            if needs <= access and glob.match(key):
+                return True
+        return False
 
     def channel_allowed(self, channel: bytes, is_pattern: bool) -> bool:
         """A channel must match one of the patterns; a pattern (PSUBSCRIBE) must be one
@@ -314,6 +312,31 @@ class Permissions:
             parts.append(self.channels_text())
         parts.append(self.commands_text())
         return b" ".join(parts)
+
+
+def _access_needed(spec_flags: str) -> frozenset[str]:
+    """The access a key spec's flags need: read ("R") for ``access``, write ("W") for
+    ``insert``, ``delete`` or ``update``."""
+    words = set(spec_flags.split())
+    needs = set()
+    if "access" in words:
+        needs.add("R")
+    if words & {"insert", "delete", "update"}:
+        needs.add("W")
+    return frozenset(needs)
+
+
+_ACCESS_NEEDED: dict[str, frozenset[str]] = {}  # spec flags -> `_access_needed`, worked out once
+
+
+def _keys_of(entry, argv: list[bytes]) -> list[tuple[bytes, str]]:
+    """app/commands/keyspecs.py's `keys_of`, imported on first use: the command table,
+    which that module reads, imports this one."""
+    global _keys_of
+    from app.commands.keyspecs import keys_of
+
+    _keys_of = keys_of
+    return keys_of(entry, argv)
 
 
 # When no permissions allow a command, Redis reports the most telling refusal: one on a
@@ -444,9 +467,7 @@ class User:
         if not self.selectors:  # most users: nothing to weigh
             refused = self.root.refusal(entry, argv)
             return None if refused is None else (refused[0], refused[2])
-        from app.commands.keyspecs import keys_of  # the command table imports this module
-
-        keys = keys_of(entry, argv)
+        keys = _keys_of(entry, argv)
         heaviest = None
         for permissions in (self.root, *self.selectors):
             refused = permissions.refusal(entry, argv, keys)
