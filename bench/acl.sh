@@ -14,17 +14,7 @@ source "$here/bench/common.sh"
 requests=${1:-100000}
 rounds=${ROUNDS:-3}
 
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-ours=$(free_port); theirs=$(free_port)
-(cd "$work" && exec "$here/your_program.sh" --port "$ours" --save "" --loglevel warning > /dev/null) &
-pids+=($!)
-redis-server --port "$theirs" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
-pids+=($!)
-wait_port "$ours"; wait_port "$theirs"
+start_ours_and_redis
 for port in "$ours" "$theirs"; do
   redis-cli -p "$port" ACL SETUSER bench on '>secret' '~key:*' +@all -debug > /dev/null
 done

@@ -11,16 +11,9 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 source "$here/bench/common.sh"
 requests=${1:-20000}
 rounds=${ROUNDS:-3}
-work=$(mktemp -d)
-ours_port=$(free_port)
-redis_port=$(free_port)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-(cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) > /dev/null &
-pids+=($!)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
-pids+=($!)
+start_ours_and_redis
+ours_port=$ours
+redis_port=$theirs
 for port in "$ours_port" "$redis_port"; do
   wait_port "$port"
   redis-cli -p "$port" SETRANGE mb 1048575 x > /dev/null        # a 1 MB string

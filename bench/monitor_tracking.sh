@@ -15,19 +15,9 @@ source "$here/bench/common.sh"
 requests=${1:-50000}
 rounds=${ROUNDS:-3}
 
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
+start_ours_and_redis
 rps() { redis-benchmark -p "$1" -n "$requests" -c 50 -q -t set \
           | requests_per_second; }
-
-ours=$(free_port); theirs=$(free_port)
-(cd "$work" && exec "$here/your_program.sh" --port "$ours" --save "" --loglevel warning > /dev/null) &
-pids+=($!)
-redis-server --port "$theirs" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
-pids+=($!)
-wait_port "$ours"; wait_port "$theirs"
 
 measure() {  # label
   local o=() t=()
