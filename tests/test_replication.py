@@ -176,17 +176,22 @@ def _propagation_script(port: int) -> None:
     blocked.close()
 
 
-@needs_redis
-def test_the_stream_matches_what_redis_sends(tmp_path):
+def _streams(script, directory) -> tuple[list, list]:
+    """What a replica of ours and one of a real master receive while ``script`` runs,
+    normalized (ours first)."""
     ours = start_ours()
-    reference = start_reference("--repl-diskless-sync", "no", cwd=str(tmp_path))
+    reference = start_reference("--repl-diskless-sync", "no", cwd=str(directory))
     try:
-        expected = _normalize(_stream_of(reference.port, _propagation_script))
-        actual = _normalize(_stream_of(ours.port, _propagation_script))
-        assert actual == expected
+        return _normalize(_stream_of(ours.port, script)), _normalize(_stream_of(reference.port, script))
     finally:
         ours.stop()
         reference.stop()
+
+
+@needs_redis
+def test_the_stream_matches_what_redis_sends(tmp_path):
+    actual, expected = _streams(_propagation_script, tmp_path)
+    assert actual == expected
 
 
 def test_a_key_found_expired_is_deleted_on_replicas_before_the_command():
@@ -510,14 +515,7 @@ def _eviction_script(port: int) -> None:
 @needs_redis
 def test_evictions_reach_replicas_as_redis_sends_them(tmp_path):
     """An evicted key reaches replicas as a DEL (UNLINK with lazyfree-lazy-eviction)."""
-    ours = start_ours()
-    reference = start_reference("--repl-diskless-sync", "no", cwd=str(tmp_path))
-    try:
-        expected = _normalize(_stream_of(reference.port, _eviction_script))
-        actual = _normalize(_stream_of(ours.port, _eviction_script))
-        assert [b"DEL", b"c"] in actual
-        # Which of a and b goes first is random: compare them as a set.
-        assert sorted(map(tuple, actual)) == sorted(map(tuple, expected))
-    finally:
-        ours.stop()
-        reference.stop()
+    actual, expected = _streams(_eviction_script, tmp_path)
+    assert [b"DEL", b"c"] in actual
+    # Which of a and b goes first is random: compare them as a set.
+    assert sorted(map(tuple, actual)) == sorted(map(tuple, expected))
