@@ -96,10 +96,16 @@ def _disconnect_lost_subscribers(client, user) -> None:
     """Subscribers logged in as ``user`` whose channels it may no longer read are closed."""
     for other in list(client.server.clients.values()):
         if other.user is user and other.subscriptions and not user.allows_subscriptions(other):
-            if other is client:
-                client.close_after_reply = True
-            else:
-                other.close()
+            _close(client, other)
+
+
+def _close(client, other) -> None:
+    """Close the connection of ``other``: at once, or after its reply if it is the
+    client running this command."""
+    if other is client:
+        client.close_after_reply = True
+    else:
+        other.close()
 
 
 def _c_text(rule: bytes) -> str:
@@ -129,10 +135,7 @@ def _disconnect_users_of(client, user) -> None:
     for other in list(server.clients.values()):
         if other.user is user:
             other.user, other.authenticated = server.users.default, False
-            if other is client:
-                client.close_after_reply = True
-            else:
-                other.close()
+            _close(client, other)
 
 
 @_acl("log", arity=-2, summary="List latest events denied because of ACLs in place",

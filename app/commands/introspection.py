@@ -294,7 +294,7 @@ def memory_figures(server) -> dict:
     dataset = keyspace.dataset_bytes if keyspace.accounting else max(rss - startup, 0)
     return {
         "rss": rss,  # pages of ours in RAM
-        "used": startup + dataset if keyspace.accounting else rss,
+        "used": server.eviction.used_memory() if keyspace.accounting else rss,
         "peak": peak,
         "startup": startup,  # the resident set once the server was ready, before any data
         "dataset": dataset,  # keys and values (estimated), or all that grew since start-up

@@ -70,7 +70,7 @@ _KEY_ENTRIES = 3 * DICT_ENTRY
 
 def entry_size(key: bytes, value) -> int:
     """What one key takes: its name, its value (sampled) and its dict entries."""
-    return sys.getsizeof(key) + _size(value, DEFAULT_SAMPLES, 0) + _KEY_ENTRIES
+    return sys.getsizeof(key) + estimate_size(value, DEFAULT_SAMPLES) + _KEY_ENTRIES
 
 
 # --------------------------------------------------------------------------- LFU
