@@ -7,7 +7,12 @@
 
 Prints a Markdown report and writes it to --out (bench/report.md), and a PNG chart to
 --chart (bench/report.png) when matplotlib is importable (`pip install .[bench]`).
-Sections, each with its goal, ours / redis:
+Sections, each with its goal, ours / redis. Throughput, latency and memory also measure a
+third side, "minimal": bench/minimal_server.py, a bare-minimum threaded RESP server of
+our design (one thread per connection, one lock, a dict), the yardstick the issue asks
+ours to beat. It runs only the tests and kinds it supports (MINIMAL_TESTS,
+MINIMAL_KINDS) and is never judged against a goal; it shows whether a goal is within
+reach of the design at all. Expiry and connections are ours and redis only.
 
   throughput   redis-benchmark, one test per run, at -c 50 and at -c 50 -P 16, ROUNDS
                rounds alternating ours and redis, medians of requests/sec. The servers are
@@ -15,13 +20,18 @@ Sections, each with its goal, ours / redis:
                same order, so they hold the same data: `-t lrange_100` alone first LPUSHes
                -n elements onto `mylist` itself ("LPUSH (needed to benchmark LRANGE)",
                left out of the table), and LPOP/RPOP/SPOP/ZPOPMIN pop what the tests before
-               them pushed. Goal: ratio >= 0.55 for SET/GET and >= 0.45 for the others at
-               -c 50; >= 0.20 and >= 0.15 at -P 16.
+               them pushed. The minimal server runs after redis, on MINIMAL_TESTS only.
+               Goal: ratio >= 0.55 for SET/GET and >= 0.45 for the others at -c 50; >= 0.20
+               and >= 0.15 at -P 16. The summary adds the yardstick: the medians of
+               minimal / redis and of ours / minimal over the tests the minimal server ran.
   latency      p50 and p99 of SET and GET at -c 50, from the throughput runs (or runs of
-               their own when throughput is not measured). Goal: at most 3 times redis'.
+               their own when throughput is not measured), minimal's beside. Goal: at most
+               3 times redis'.
   memory       resident memory (VmRSS) growth per element when filling a fresh server with
                N string keys (SET key:<i> <10 bytes>) or one N-element list, hash, set or
-               sorted set, pipelined; redis' used_memory beside. Goal: ratio <= 1.5. And
+               sorted set, pipelined; redis' used_memory beside, and minimal's RSS growth
+               (all but the sorted set): what plain Python objects take for the same
+               data. Goal: ratio <= 1.5. And
                the CPU time (utime + stime) each server uses while idle. Goal: ours < 1%.
   expiry       N keys set with PX 1000 while active expiry is off (DEBUG SET-ACTIVE-EXPIRE
                0: loading takes ours longer than the TTL), then, once every TTL has passed,
@@ -46,7 +56,7 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -62,7 +72,14 @@ from connections import (  # noqa: E402
     raise_open_file_limit,
 )
 from memory import PER_BATCH, PER_COMMAND, rss_kib, used_memory, zset_commands  # noqa: E402
-from tests.helpers import RawConnection, start_ours, start_reference, wait_until  # noqa: E402
+from tests.helpers import (  # noqa: E402
+    RawConnection,
+    ServerProcess,
+    free_port,
+    start_ours,
+    start_reference,
+    wait_until,
+)
 
 SECTIONS = ("throughput", "latency", "memory", "expiry", "connections")
 ALL_TESTS = "ping,set,get,incr,lpush,rpush,lpop,rpop,sadd,hset,spop,zadd,zpopmin,lrange_100,lrange_300,mset"
@@ -72,7 +89,13 @@ SIZES = {
     "smoke": dict(requests=2000, rounds=1, tests="set,get", memory=10_000, kinds="string,list,hash,set,zset",
                   idle_seconds=1.0, expiry=10_000, connections=200),
 }
-SIDES = ("ours", "redis")
+SIDES = ("ours", "redis")  # the sides every section measures and judges
+MINIMAL = "minimal"  # bench/minimal_server.py, the yardstick of our design
+MINIMAL_SERVER = Path(__file__).resolve().parent / "minimal_server.py"
+# The redis-benchmark tests and memory kinds the minimal server has commands for. As the
+# tests come first in ALL_TESTS, it holds the same data as the others when it runs them.
+MINIMAL_TESTS = ("ping", "set", "get", "incr", "lpush", "rpush", "lpop", "rpop")
+MINIMAL_KINDS = ("string", "list", "hash", "set")
 BENCHMARK_TIMEOUT = 900
 
 # Throughput goals, ours / redis: (SET and GET, every other test) per mode.
@@ -91,14 +114,23 @@ def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def start_minimal() -> ServerProcess:
+    """bench/minimal_server.py on a free port, answering once started. It runs as python3
+    itself (no shell between), so its pid is the one whose RSS and CPU time count."""
+    port = free_port()
+    return ServerProcess(["python3", str(MINIMAL_SERVER), str(port)], port)
+
+
 @contextmanager
-def servers(*args: str):
-    """Ours and a real redis-server, fresh, on free ports, DEBUG allowed from localhost."""
+def servers(*args: str, minimal: bool = False):
+    """Ours and a real redis-server, fresh, on free ports, DEBUG allowed from localhost;
+    with ``minimal``, the minimal server too (it ignores ``args``)."""
     common = ("--enable-debug-command", "local", "--loglevel", "warning", *args)
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as redis_dir, \
             start_ours("--save", "", *common, cwd=ours_dir) as ours, \
-            start_reference(*common, cwd=redis_dir) as redis:
-        yield {"ours": ours, "redis": redis}
+            start_reference(*common, cwd=redis_dir) as redis, \
+            (start_minimal() if minimal else nullcontext()) as bare:
+        yield {"ours": ours, "redis": redis} | ({MINIMAL: bare} if minimal else {})
 
 
 def median(values: list) -> float | None:
@@ -129,6 +161,7 @@ class Section:
         self.title = title
         self.met = 0
         self.goals = 0
+        self.summary: list[str] = []  # lines for the report's summary besides the goals met
         self.chart: dict = {}
 
     def judge(self, met: bool) -> str:
@@ -175,8 +208,9 @@ def redis_benchmark(port: int, test: str, requests: int, clients: int, pipeline:
 
 def run_benchmarks(ports: dict[str, int], tests: list[str], modes: list[tuple[str, str, int]],
                    options: argparse.Namespace) -> dict:
-    """{(test name, mode): {side: [one result per round]}}: each test run on ours then on
-    redis, ROUNDS rounds of every mode, both servers flushed before each mode."""
+    """{(test name, mode): {side: [one result per round]}}: each test run on ours, then on
+    redis, then on the minimal server if it supports the test (otherwise that side has no
+    entry), ROUNDS rounds of every mode, every server flushed before each mode."""
     samples: dict = {}
     for number in range(1, options.rounds + 1):
         for mode, label, pipeline in modes:
@@ -186,14 +220,23 @@ def run_benchmarks(ports: dict[str, int], tests: list[str], modes: list[tuple[st
                     connection.call("FLUSHALL")
             for test in tests:
                 for side, port in ports.items():
+                    if side == MINIMAL and test not in MINIMAL_TESTS:
+                        continue
                     results = redis_benchmark(port, test, options.requests, options.clients, pipeline)
                     for name, result in results.items():
-                        samples.setdefault((name, mode), {s: [] for s in SIDES})[side].append(result)
+                        samples.setdefault((name, mode), {}).setdefault(side, []).append(result)
     return samples
 
 
 def figure(samples: dict, key: tuple[str, str], side: str, field: str) -> float | None:
-    return median([None if result is None else result[field] for result in samples[key][side]])
+    """The median of ``field`` over the rounds; None if every run failed or the side never ran."""
+    return median([None if result is None else result[field] for result in samples[key].get(side, [])])
+
+
+def minimal_cell(measured: bool, value: float | None, spec: str = ",.0f") -> str:
+    """A cell of the minimal server's: "-" where it was not measured (a test or kind it
+    has no commands for), ERR where it failed."""
+    return cell(value, spec) if measured else "-"
 
 
 def modes_of(options: argparse.Namespace) -> list[tuple[str, str, int]]:
@@ -202,8 +245,8 @@ def modes_of(options: argparse.Namespace) -> list[tuple[str, str, int]]:
 
 
 def benchmark_pair(tests: list[str], modes: list[tuple[str, str, int]], options: argparse.Namespace) -> dict:
-    with servers() as pair:
-        return run_benchmarks({side: server.port for side, server in pair.items()}, tests, modes, options)
+    with servers(minimal=True) as started:
+        return run_benchmarks({side: server.port for side, server in started.items()}, tests, modes, options)
 
 
 def benchmark_sections(options: argparse.Namespace) -> dict[str, Section]:
@@ -227,47 +270,75 @@ def throughput_section(samples: dict, options: argparse.Namespace) -> Section:
     labels = {mode: label for mode, label, _ in modes_of(options)}
     section = Section("Throughput", (
         f"redis-benchmark -n {options.requests:,}, one test per run, {options.rounds} round(s) alternating "
-        f"ours and redis, median requests/sec. Goal, ours / redis: SET and GET >= "
+        f"ours, redis and minimal, median requests/sec. Goal, ours / redis: SET and GET >= "
         f"{THROUGHPUT_GOALS['unpipelined'][0]}, others >= {THROUGHPUT_GOALS['unpipelined'][1]} at "
         f"{labels['unpipelined']}; >= {THROUGHPUT_GOALS['pipelined'][0]} and >= "
         f"{THROUGHPUT_GOALS['pipelined'][1]} at {labels['pipelined']}. LRANGE tests fill `mylist` "
-        f"with their own LPUSH first (not shown)."))
+        f"with their own LPUSH first (not shown). \"minimal\" is bench/minimal_server.py, a bare-minimum "
+        f"threaded RESP server of our design (one lock, a dict) and its yardstick: minimal / redis shows "
+        f"what the design reaches at best, ours / minimal what our features cost (\"-\": a test it lacks)."))
     rows, bars = [], []
     for mode in THROUGHPUT_GOALS:
         for name, key_mode in samples:
             if key_mode != mode:
                 continue
-            ours, redis = (figure(samples, (name, mode), side, "rps") for side in SIDES)
+            ours, redis, minimal = (figure(samples, (name, mode), side, "rps") for side in (*SIDES, MINIMAL))
             goal = THROUGHPUT_GOALS[mode][0 if name in ("SET", "GET") else 1]
             share = ratio(ours, redis)
+            measured = MINIMAL in samples[name, mode]
             rows.append([name, labels[mode], cell(ours), cell(redis), cell(share, ".2f"), f">= {goal}",
-                         section.judge(share is not None and share >= goal)])
+                         section.judge(share is not None and share >= goal), minimal_cell(measured, minimal),
+                         minimal_cell(measured, ratio(minimal, redis), ".2f"),
+                         minimal_cell(measured, ratio(ours, minimal), ".2f")])
             bars.append((name, mode, share, goal))
-    section.lines += table(["test", "mode", "ours rps", "redis rps", "ratio", "goal", "met"], "llrrrrl", rows)
+    section.lines += table(["test", "mode", "ours rps", "redis rps", "ours / redis", "goal", "met", "minimal rps",
+                            "minimal / redis", "ours / minimal"], "llrrrrlrrr", rows)
+    section.summary = [yardstick(samples, labels)]
     section.chart = {"bars": bars}
     return section
+
+
+def yardstick(samples: dict, labels: dict[str, str]) -> str:
+    """The summary's line on the minimal server: per mode, the median over the tests it ran
+    of minimal / redis, and of ours / minimal."""
+    minimal_of_redis, ours_of_minimal = {}, {}  # mode: [one ratio per test]
+    for (name, mode), sides in samples.items():
+        if MINIMAL in sides:
+            ours, redis, minimal = (figure(samples, (name, mode), side, "rps") for side in (*SIDES, MINIMAL))
+            minimal_of_redis.setdefault(mode, []).append(ratio(minimal, redis))
+            ours_of_minimal.setdefault(mode, []).append(ratio(ours, minimal))
+    if not minimal_of_redis:
+        return "- Yardstick: the minimal server ran none of the tests measured"
+    reached, ours = ({mode: cell(median(shares.get(mode, [])), ".2f") for mode in THROUGHPUT_GOALS}
+                     for shares in (minimal_of_redis, ours_of_minimal))
+    return (f"- Yardstick: the minimal server reaches {reached['unpipelined']} of redis at {labels['unpipelined']} "
+            f"and {reached['pipelined']} at {labels['pipelined']} (medians over the tests it ran); ours reaches "
+            f"{ours['unpipelined']} and {ours['pipelined']} of the minimal server")
 
 
 def latency_section(samples: dict, options: argparse.Namespace, dedicated: bool) -> Section:
     source = "runs of their own" if dedicated else "the throughput runs"
     section = Section("Latency", (
         f"p50 and p99 in ms at -c {options.clients} (no pipeline), from {source}, medians over "
-        f"{options.rounds} round(s). Goal: ours at most {LATENCY_GOAL:g} times redis'."))
+        f"{options.rounds} round(s), the minimal server's beside. Goal: ours at most {LATENCY_GOAL:g} "
+        f"times redis'."))
     rows, bars = [], []
     for name in ("SET", "GET"):
         key = (name, "unpipelined")
         if key not in samples:
             continue
-        figures = {(side, field): figure(samples, key, side, field) for side in SIDES for field in ("p50", "p99")}
+        figures = {(side, field): figure(samples, key, side, field)
+                   for side in (*SIDES, MINIMAL) for field in ("p50", "p99")}
         row = [name]
         for field in ("p50", "p99"):
             times = ratio(figures["ours", field], figures["redis", field])
             row += [cell(figures["ours", field], ".3f"), cell(figures["redis", field], ".3f"),
+                    minimal_cell(MINIMAL in samples[key], figures[MINIMAL, field], ".3f"),
                     cell(times, ".2f", "x"), section.judge(times is not None and times <= LATENCY_GOAL)]
             bars.append((f"{name} {field}", times))
         rows.append(row)
-    section.lines += table(["test", "ours p50", "redis p50", "ratio", "met", "ours p99", "redis p99", "ratio", "met"],
-                           "lrrrlrrrl", rows)
+    section.lines += table(["test", "ours p50", "redis p50", "minimal p50", "ours / redis", "met",
+                            "ours p99", "redis p99", "minimal p99", "ours / redis", "met"], "lrrrrlrrrrl", rows)
     section.chart = {"bars": bars}
     return section
 
@@ -347,15 +418,16 @@ def memory_section(options: argparse.Namespace) -> Section:
     section = Section("Memory", (
         f"Resident memory (VmRSS) growth per element of a fresh server filled with {options.memory:,} "
         f"elements, pipelined ({PER_BATCH} commands a batch, {PER_COMMAND} elements a command for the "
-        f"collections); values are 10 bytes. redis' used_memory growth beside. Goal: ours / redis "
-        f"RSS <= {MEMORY_GOAL}."))
+        f"collections); values are 10 bytes. redis' used_memory growth beside. The minimal server's "
+        f"RSS growth is what plain Python objects take for the same data (a dict of bytes, a deque, "
+        f"a dict, a set; it has no sorted set). Goal: ours / redis RSS <= {MEMORY_GOAL}."))
     rows, bars = [], []
     for kind in options.kinds:
         commands, size = MEMORY_KINDS[kind]
         progress(f"memory: {options.memory:,} elements of {kind}")
-        with servers() as pair:
-            per_element, seconds, used = {}, {}, None
-            for side, server in pair.items():
+        with servers(minimal=kind in MINIMAL_KINDS) as started:
+            per_element, seconds, used = dict.fromkeys((*SIDES, MINIMAL)), {}, None
+            for side, server in started.items():
                 integer_reply(server.port, "DBSIZE")  # started and serving
                 before = rss_kib(server.process.pid)
                 used_before = used_memory(server.port) if side == "redis" else 0
@@ -369,13 +441,16 @@ def memory_section(options: argparse.Namespace) -> Section:
                 if side == "redis":
                     used = (used_memory(server.port) - used_before) / options.memory
         share = ratio(per_element["ours"], per_element["redis"])
+        measured = MINIMAL in seconds
         rows.append([kind, f"{options.memory:,}", cell(per_element["ours"], ".1f"), cell(per_element["redis"], ".1f"),
-                     cell(used, ".1f"), cell(share, ".2f"), f"<= {MEMORY_GOAL}",
-                     section.judge(share is not None and share <= MEMORY_GOAL),
-                     f"{seconds['ours']:.1f} s / {seconds['redis']:.1f} s"])
+                     minimal_cell(measured, per_element[MINIMAL], ".1f"), cell(used, ".1f"), cell(share, ".2f"),
+                     f"<= {MEMORY_GOAL}", section.judge(share is not None and share <= MEMORY_GOAL),
+                     minimal_cell(measured, ratio(per_element[MINIMAL], per_element["redis"]), ".2f"),
+                     " / ".join(f"{seconds[side]:.1f} s" if side in seconds else "-" for side in (*SIDES, MINIMAL))])
         bars.append((kind, per_element["ours"], per_element["redis"]))
-    section.lines += table(["type", "elements", "ours B/element", "redis B/element", "redis used_memory B/element",
-                            "ratio", "goal", "met", "fill time ours / redis"], "lrrrrrrll", rows)
+    section.lines += table(["type", "elements", "ours B/element", "redis B/element", "minimal B/element",
+                            "redis used_memory B/element", "ours / redis", "goal", "met", "minimal / redis",
+                            "fill time ours / redis / minimal"], "lrrrrrrrlrl", rows)
 
     progress(f"idle CPU over {options.idle_seconds:g} s")
     with servers() as pair:
@@ -675,6 +750,7 @@ def main() -> None:
     lines = environment(options, load)
     lines += ["## Summary", ""]
     lines += [f"- {section.title}: {section.met} of {section.goals} goals met" for section in sections.values()]
+    lines += [line for section in sections.values() for line in section.summary]
     end_load = os.getloadavg()
     lines += [f"- took {time.monotonic() - started:.0f} s; load average at the end "
               f"{end_load[0]:.2f} {end_load[1]:.2f} {end_load[2]:.2f}", ""]

@@ -1,6 +1,7 @@
 """bench/report.py at tiny sizes (--smoke): every section runs against our server and a real
-redis-server and reports a row per measured item. Only the shape of the report is checked,
-never a figure: timings on a shared machine prove nothing at these sizes."""
+redis-server (and bench/minimal_server.py where it applies) and reports a row per measured
+item. Only the shape of the report is checked, never a figure: timings on a shared machine
+prove nothing at these sizes."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ EXPECTED_ROWS = {
     "## Memory": ["| string |", "| list |", "| hash |", "| set |", "| zset |", "| ours |", "| redis |"],
     "## Active expiry": ["| ours |", "| redis |"],
     "## Connections": ["| SET |", "| GET |"],
+}
+
+# The minimal server's columns, in the sections that measure it.
+MINIMAL_COLUMNS = {
+    "## Throughput": ["| minimal rps |", "| minimal / redis |", "| ours / minimal |"],
+    "## Latency": ["| minimal p50 |", "| minimal p99 |"],
+    "## Memory": ["| minimal B/element |", "| minimal / redis |"],
 }
 
 
@@ -66,3 +74,21 @@ def test_summary_counts_goals_of_every_section(report):
     summary = section_of(report, "## Summary")
     for title in EXPECTED_ROWS:
         assert f"- {title.removeprefix('## ')}: " in summary
+
+
+@pytest.mark.parametrize("title", MINIMAL_COLUMNS)
+def test_minimal_server_has_its_columns(report, title):
+    header = next(line for line in section_of(report, title).splitlines() if line.startswith("| "))
+    for column in MINIMAL_COLUMNS[title]:
+        assert column in header, f"{title} has no column {column!r}:\n{header}"
+
+
+def test_memory_leaves_the_sorted_set_out_of_the_minimal_server(report):
+    zset = next(line for line in section_of(report, "## Memory").splitlines() if line.startswith("| zset |"))
+    assert "| - |" in zset
+    string = next(line for line in section_of(report, "## Memory").splitlines() if line.startswith("| string |"))
+    assert "| - |" not in string
+
+
+def test_summary_gives_the_yardstick(report):
+    assert "- Yardstick: the minimal server reaches " in section_of(report, "## Summary")
