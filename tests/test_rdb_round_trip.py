@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.config import load_config
@@ -131,10 +131,25 @@ def full_canonical(value):
     return kind, plain, value.encoding()
 
 
+def loaded_canonical(value):
+    """`full_canonical` of ``value`` as a load gives it back. A hash's encoding is chosen
+    again from its fields, as Redis' rdbLoadObject does: one that became a hashtable for a
+    long value, since overwritten by a short one, loads as a listpack (Redis 7.0.15 too,
+    through DEBUG RELOAD)."""
+    canonical_value = full_canonical(value)
+    if isinstance(value, HashValue):
+        entries, longest = HASH_LIMITS
+        small = len(value) <= entries and all(len(f) <= longest and len(v) <= longest for f, v in value.fields.items())
+        canonical_value = (*canonical_value[:2], "listpack" if small else "hashtable")
+    return canonical_value
+
+
 @pytest.mark.parametrize("compress", [True, False], ids=["compressed", "plain"])
 @pytest.mark.parametrize("checksum", [True, False], ids=["checksum", "no-checksum"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(keyspace=keyspaces)
+# Found by hypothesis: a hash made a hashtable by a long value, then given a short one.
+@example(keyspace={1: {b"h": (a_hash([(b"f", b"x" * 65), (b"f", b"")]), None)}})
 def test_any_keyspace_survives_dump_then_parse(keyspace, compress, checksum):
     now = now_ms()
     snapshot = []
@@ -145,7 +160,7 @@ def test_any_keyspace_survives_dump_then_parse(keyspace, compress, checksum):
         expires = {key: now + ttl for key, (_, ttl) in keyspace[db].items() if ttl is not None}
         snapshot.append((db, data, expires))
         for key, value in data.items():
-            expected[(db, key)] = (full_canonical(value), expires.get(key))
+            expected[(db, key)] = (loaded_canonical(value), expires.get(key))
     written = rdb.dump(snapshot, compress=compress, checksum=checksum)
     assert (written[-8:] == bytes(8)) != checksum
     loaded = rdb.parse(written, CONFIG, now)
