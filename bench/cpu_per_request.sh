@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Where a request's time goes without pipelining: the CPU time each server spends per
 # request, in user space and in the kernel, and (with strace) its system calls per
-# request, for ours, bench/minimal_server.py and a real redis-server in one run.
+# request, for ours, bench/minimal_server.py (and its --echo mode, which answers +OK to
+# every read without parsing it) and a real redis-server in one run.
 #
 #   bench/cpu_per_request.sh [TEST] [REQUESTS]      e.g. bench/cpu_per_request.sh get 200000
 #
@@ -20,7 +21,10 @@ start_ours_and_redis
 minimal=$(free_port)
 python3 "$here/bench/minimal_server.py" "$minimal" &
 pids+=($!)
-wait_port "$minimal"
+echo=$(free_port)  # the same without parsing or running anything: +OK to every read
+python3 "$here/bench/minimal_server.py" "$echo" --echo &
+pids+=($!)
+wait_port "$minimal"; wait_port "$echo"
 # The server processes themselves (your_program.sh execs python3; so does the minimal one).
 pid_on() { ss -Htlnp "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 ticks() { awk '{ print $14, $15 }' "/proc/$1/stat"; }  # utime stime, in clock ticks
@@ -28,7 +32,7 @@ hz=$(getconf CLK_TCK)
 
 printf '| server | requests/s | user µs/request | kernel µs/request | futex calls/request | syscalls/request |\n'
 printf '|---|---:|---:|---:|---:|---:|\n'
-for side in ours:$ours minimal:$minimal redis:$theirs; do
+for side in ours:$ours minimal:$minimal echo:$echo redis:$theirs; do
   name=${side%%:*}; port=${side#*:}; pid=$(pid_on "$port")
   read -r user0 sys0 < <(ticks "$pid")
   rps=$(redis-benchmark -p "$port" -t "$test" -n "$requests" -c 50 -q 2>/dev/null | requests_per_second)

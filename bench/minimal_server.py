@@ -16,7 +16,7 @@ around a dict, and only the commands bench/report.py sends it:
 No arity checks, no errors worth the name, no expiry, no stats, no ACL, no
 replication: whatever our server is slower by is the price of those.
 
-    python3 bench/minimal_server.py PORT
+    python3 bench/minimal_server.py PORT [--echo]
 """
 
 import socketserver
@@ -112,6 +112,17 @@ class Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"".join(replies))
 
 
+class Echo(socketserver.BaseRequestHandler):
+    """``--echo``: +OK to every read, unparsed (redis-benchmark takes it for any reply
+    without pipelining). The ceiling of the design: a thread per connection and nothing
+    else. Any work of a microsecond or more while holding the GIL puts 50 such threads
+    in a convoy, each waiting its turn through futex calls, and halves this."""
+
+    def handle(self) -> None:
+        while self.request.recv(65536):
+            self.request.sendall(b"+OK\r\n")
+
+
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -119,4 +130,4 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
+    Server(("127.0.0.1", int(sys.argv[1])), Echo if "--echo" in sys.argv[2:] else Handler).serve_forever()
