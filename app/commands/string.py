@@ -107,15 +107,13 @@ def announce_set(db, key: bytes, deadline: int | None = None) -> None:
 
 
 _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT")
-_NO_FLAGS: frozenset[bytes] = frozenset()
 
 
 @_string("set", arity=-3, flags="write denyoom",
          keys=[KeySpec(1, "RW access update variable_flags", notes="RW and ACCESS due to the optional `GET` argument")],
          since="1.0.0", summary="Set the string value of a key")
 def set_(client, key: bytes, value: bytes, *options: bytes):
-    # A plain SET (most of them) has nothing to parse and no old value to look at.
-    flags, expiry = parse_set_options(options, _SET_OPTIONS) if options else (_NO_FLAGS, None)
+    flags, expiry = parse_set_options(options, _SET_OPTIONS)
     deadline = option_deadline("set", expiry)
     db = client.db
     old = None
@@ -123,7 +121,7 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
         old = get_string(db, key)
         exists = old is not None
     else:
-        exists = (b"NX" in flags or b"XX" in flags) and db.lookup(key) is not None
+        exists = db.lookup(key) is not None
     if (b"NX" in flags and exists) or (b"XX" in flags and not exists):
         return snapshot(old) if b"GET" in flags else None
     # A deadline already past is stored all the same (see Database.set).
