@@ -1,6 +1,6 @@
 """In-process cost of a whole read, ours against the minimal server, in µs per command.
 
-    python3 bench/read_loop.py [set|get ...]
+    python3 bench/read_loop.py [set|get ...]      (READ_LOOP_COMMANDS=1600 for a quick run)
 
 Runs `Connection.handle` (app/server.py), the loop every connection thread runs, on a
 fake socket that hands it 100,000 SETs or GETs one command a read and 16 a read, and
@@ -13,6 +13,7 @@ access times); bench/cpu_per_request.sh shows how much the system calls add.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import types
@@ -27,7 +28,7 @@ from app.protocol import encode_command  # noqa: E402
 from app.server import Connection  # noqa: E402
 from app.state import ServerState  # noqa: E402
 
-COMMANDS = 100_000
+COMMANDS = int(os.environ.get("READ_LOOP_COMMANDS", 100_000))  # a multiple of 16
 REPEAT = 5
 
 

@@ -5,6 +5,7 @@ prove nothing at these sizes."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -92,3 +93,23 @@ def test_memory_leaves_the_sorted_set_out_of_the_minimal_server(report):
 
 def test_summary_gives_the_yardstick(report):
     assert "- Yardstick: the minimal server reaches " in section_of(report, "## Summary")
+
+
+def test_read_loop_runs_ours_and_the_minimal_server():
+    """bench/read_loop.py at a tiny size: a figure for each server, each command and read size."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "read_loop.py")], capture_output=True, text=True,
+                          timeout=SMOKE_TIMEOUT, env={**os.environ, "READ_LOOP_COMMANDS": "1600"})
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(" a read")[0].split() for line in lines] == [["SET", "1"], ["SET", "16"], ["GET", "1"],
+                                                                     ["GET", "16"]]
+    assert all("ours" in line and "minimal" in line for line in lines)
+
+
+def test_expiry_pauses_reclaims_every_key():
+    """bench/expiry_pauses.py on a few thousand keys: all reclaimed, PINGs answered meanwhile."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "expiry_pauses.py"), "2000"], capture_output=True,
+                          text=True, timeout=SMOKE_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("2,000 keys reclaimed in ") and "(0 left)" in done.stdout, done.stdout
+    assert "over 5 ms: " in done.stdout
