@@ -290,7 +290,7 @@ def throughput_section(samples: dict, options: argparse.Namespace) -> Section:
                          section.judge(share is not None and share >= goal), minimal_cell(measured, minimal),
                          minimal_cell(measured, ratio(minimal, redis), ".2f"),
                          minimal_cell(measured, ratio(ours, minimal), ".2f")])
-            bars.append((name, mode, share, goal))
+            bars.append((name, mode, share, goal, ratio(minimal, redis) if measured else None))
     section.lines += table(["test", "mode", "ours rps", "redis rps", "ours / redis", "goal", "met", "minimal rps",
                             "minimal / redis", "ours / minimal"], "llrrrrlrrr", rows)
     section.summary = [yardstick(samples, labels)]
@@ -447,7 +447,7 @@ def memory_section(options: argparse.Namespace) -> Section:
                      f"<= {MEMORY_GOAL}", section.judge(share is not None and share <= MEMORY_GOAL),
                      minimal_cell(measured, ratio(per_element[MINIMAL], per_element["redis"]), ".2f"),
                      " / ".join(f"{seconds[side]:.1f} s" if side in seconds else "-" for side in (*SIDES, MINIMAL))])
-        bars.append((kind, per_element["ours"], per_element["redis"]))
+        bars.append((kind, per_element["ours"], per_element["redis"], per_element[MINIMAL]))
     section.lines += table(["type", "elements", "ours B/element", "redis B/element", "minimal B/element",
                             "redis used_memory B/element", "ours / redis", "goal", "met", "minimal / redis",
                             "fill time ours / redis / minimal"], "lrrrrrrrlrl", rows)
@@ -654,12 +654,16 @@ def draw_chart(path: Path, sections: dict[str, Section]) -> str:
         bars = sections["throughput"].chart["bars"]
         names = list(dict.fromkeys(name for name, *_ in bars))
         for offset, (mode, colour) in zip((-0.2, 0.2), (("unpipelined", "tab:blue"), ("pipelined", "tab:orange"))):
-            found = {name: (share or 0, goal) for name, m, share, goal in bars if m == mode}
+            found = {name: (share or 0, goal, minimal) for name, m, share, goal, minimal in bars if m == mode}
             xs = [i + offset for i, name in enumerate(names) if name in found]
             throughput.bar(xs, [found[n][0] for n in names if n in found], 0.4, label=mode, color=colour)
             throughput.scatter(xs, [found[n][1] for n in names if n in found], marker="_", s=200, color="black")
+            yardstick = [(x, found[n][2]) for x, n in zip(xs, [n for n in names if n in found]) if found[n][2]]
+            if yardstick:
+                throughput.scatter(*zip(*yardstick), marker="o", s=18, color="dimgray",
+                                   label="minimal server" if mode == "unpipelined" else None)
         throughput.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
-        throughput.set_title("Throughput, ours / redis (black: goal)")
+        throughput.set_title("Throughput, ours / redis (black: goal; grey: the minimal server)")
         throughput.legend()
     else:
         missing(throughput, "throughput")
@@ -673,8 +677,10 @@ def draw_chart(path: Path, sections: dict[str, Section]) -> str:
     if "memory" in sections:
         bars = sections["memory"].chart["bars"]
         xs = range(len(bars))
-        memory.bar([x - 0.2 for x in xs], [ours or 0 for _, ours, _ in bars], 0.4, label="ours")
-        memory.bar([x + 0.2 for x in xs], [redis or 0 for _, _, redis in bars], 0.4, label="redis")
+        memory.bar([x - 0.27 for x in xs], [ours or 0 for _, ours, _, _ in bars], 0.27, label="ours")
+        memory.bar(list(xs), [redis or 0 for _, _, redis, _ in bars], 0.27, label="redis")
+        memory.bar([x + 0.27 for x in xs], [minimal or 0 for *_, minimal in bars], 0.27, label="minimal server",
+                   color="dimgray")
         memory.set_xticks(list(xs), [kind for kind, *_ in bars])
         memory.set_title("RSS bytes per element")
         memory.legend()
