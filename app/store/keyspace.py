@@ -571,7 +571,8 @@ class Keyspace:
                 with self.lock:
                     checked, expired = db.expire_sample(now_ms(), EXPIRE_SAMPLE)
                 total += expired
-                if time.monotonic() - yielded >= EXPIRE_YIELD_SECONDS:
+                now = time.monotonic()
+                if now - yielded >= EXPIRE_YIELD_SECONDS:
                     # Releasing the lock is not enough: this thread still holds the GIL
                     # and takes the lock back before a waiting client even wakes, which
                     # then waits out the whole cycle. A short sleep hands both over.
@@ -579,7 +580,7 @@ class Keyspace:
                     yielded = time.monotonic()
                 if checked == 0 or expired <= checked * EXPIRE_REPEAT_IF_STALE:
                     break
-                if time.monotonic() - started > EXPIRE_CYCLE_SECONDS:
+                if now - started > EXPIRE_CYCLE_SECONDS:
                     self.expiry_behind = True
                     return total
         self.expiry_behind = False
