@@ -523,7 +523,7 @@ def measure_expiry(port: int, count: int, timeout: float) -> dict:
     trips = pinger.round_trips or [float("nan")]
     return {"load": loaded - started, "waiting": waiting, "left": left, "seconds": reclaimed,
             "worst_ms": max(trips) * 1000, "median_ms": statistics.median(trips) * 1000,
-            "pings": len(pinger.round_trips)}
+            "pings": len(pinger.round_trips), "round_trips": pinger.round_trips}
 
 
 def expiry_section(options: argparse.Namespace) -> Section:
