@@ -98,6 +98,16 @@ def connected_clients(port: int) -> int:
     return int(re.search(r"^connected_clients:(\d+)", info, re.MULTILINE).group(1))
 
 
+def close_all(idle: dict, servers: dict) -> None:
+    """Close every server's idle connections, then wait until each server has let them go,
+    so that the next measurement starts from a server with only its control client."""
+    for connections in idle.values():
+        connections.close()
+    for name, server in servers.items():
+        wait_until(lambda port=server.port: connected_clients(port) <= 1, timeout=60,
+                   what=f"{name}'s idle clients to close")
+
+
 def benchmark(port: int, test: str, clients: int, requests: int) -> float | None:
     """Requests/sec of one redis-benchmark run; None if it failed or printed an error."""
     done = subprocess.run(
@@ -148,11 +158,7 @@ def measure(servers: dict, count: int, options: argparse.Namespace) -> tuple[lis
         for connections in idle.values():
             connections.answer_ping()  # all still open and served after the benchmark
     finally:
-        for connections in idle.values():
-            connections.close()
-    for name, server in servers.items():
-        wait_until(lambda port=server.port: connected_clients(port) <= 1, timeout=60,
-                   what=f"{name}'s idle clients to close")
+        close_all(idle, servers)
     print(f"{count:,} idle connections: opened in {idle['ours'].open_seconds:.2f} s on ours, "
           f"{idle['redis'].open_seconds:.2f} s on redis; ours' virtual size {virtual / 1024 ** 2:.1f} GiB", flush=True)
 

@@ -67,7 +67,7 @@ from app.protocol import encode_command  # noqa: E402
 from connections import (  # noqa: E402
     SPARE_DESCRIPTORS,
     IdleConnections,
-    connected_clients,
+    close_all,
     proc_status,
     raise_open_file_limit,
 )
@@ -78,7 +78,6 @@ from tests.helpers import (  # noqa: E402
     free_port,
     start_ours,
     start_reference,
-    wait_until,
 )
 
 SECTIONS = ("throughput", "latency", "memory", "expiry", "connections")
@@ -593,11 +592,7 @@ def connections_section(options: argparse.Namespace) -> Section:
             except (OSError, ConnectionError) as error:
                 errors.append(f"{held:,} idle connections: {error}")
             finally:
-                for connections in idle.values():
-                    connections.close()
-            for side, server in pair.items():
-                wait_until(lambda port=server.port: connected_clients(port) <= 1, timeout=60,
-                           what=f"{side}'s idle clients to close")
+                close_all(idle, pair)
     rows = []
     for test in CONNECTION_TESTS:
         figures = {(side, held): median(rates[test, side, held]) for side in SIDES for held in (0, count)}
