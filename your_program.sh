@@ -1,5 +1,11 @@
 #!/bin/sh
-# Start the server; arguments go to it (a redis.conf path and/or --name value options).
-# The working directory is left alone: it is the default for `CONFIG GET dir`.
+#
+# Start the server locally, exactly as the CodeCrafters platform does: build with
+# .codecrafters/compile.sh, then run .codecrafters/run.sh (which is what the platform
+# starts; changing this file changes nothing there).
+#
+# Arguments go to the server: a redis.conf path and/or --name value options.
+set -e
 here=$(cd "$(dirname "$0")" && pwd)
-PYTHONPATH="$here${PYTHONPATH:+:$PYTHONPATH}" exec python3 -m app.main "$@"
+"$here/.codecrafters/compile.sh"
+exec "$here/.codecrafters/run.sh" "$@"

@@ -735,14 +735,43 @@ def _directives_from_args(args: list[str]) -> list[tuple[str, list[str], str]]:
     return directives
 
 
+# Given any of these, the server is asked to keep data and Redis' default save points
+# apply; started with none of them it saves nothing by itself (see `load_config`).
+PERSISTENCE_OPTIONS = ("save", "dir", "dbfilename", "appendonly")
+
+
+def asks_for_persistence(directives: list[tuple[str, list[str], str]], config_file: bool) -> bool:
+    """Whether a start names where data lives or asks to keep it: a configuration file,
+    ``--save``, ``--dir``, ``--dbfilename`` or ``--appendonly yes``."""
+    if config_file:
+        return True
+    for name, words, _where in directives:
+        parameter = lookup_parameter(name)
+        if parameter is not None and parameter.name in PERSISTENCE_OPTIONS:
+            if parameter.name != "appendonly" or [w.lower() for w in words] == ["yes"]:
+                return True
+    return False
+
+
 def load_config(argv: list[str]) -> Config:
-    """Build the configuration from ``[config-file] [--name value ...]``, like redis-server."""
+    """Build the configuration from ``[config-file] [--name value ...]``, like redis-server.
+
+    One difference from redis-server, on purpose: started bare (no configuration file, no
+    persistence option: ``./your_program.sh``, ``--port 6380``, ``--replicaof ...``), the
+    server has no save points, as ``redis-server --save ''``. Its data would otherwise go to
+    ``dump.rdb`` in the working directory at SIGTERM and come back at the next start there,
+    and the CodeCrafters platform starts every stage in the same folder: keys of one stage
+    turned up in the next (WRONGTYPE for an XADD on a key an earlier stage made a string).
+    Named a place or asked to persist, Redis' default points apply, as they do in Redis."""
     config = Config()
     directives = []
-    if argv and not argv[0].startswith("--"):
+    config_file = bool(argv) and not argv[0].startswith("--")
+    if config_file:
         directives += _directives_from_file(argv[0])
         argv = argv[1:]
     directives += _directives_from_args(argv)
+    if not asks_for_persistence(directives, config_file):
+        config.set("save", "")
     for name, words, where in directives:
         parameter = lookup_parameter(name)
         if parameter is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -16,6 +17,13 @@ sys.path.insert(0, str(ROOT))
 from app.protocol import ReplyParser, encode_command  # noqa: E402
 
 START_TIMEOUT = 10.0
+
+# Set by tests/test_platform_run.py for the pytest it starts: every server then runs in
+# this one folder, as the CodeCrafters platform starts every stage in the repository's
+# folder, so that whatever one stage's server leaves there, the next one meets.
+PLATFORM_FOLDER = os.environ.get("PYREDIS_PLATFORM_FOLDER") or None
+# What the platform starts (after .codecrafters/compile.sh), and what a learner does.
+PROGRAM = ROOT / (".codecrafters/run.sh" if PLATFORM_FOLDER is not None else "your_program.sh")
 
 
 def wait_until(condition, timeout: float = 10.0, what: str = "condition", interval: float = 0.005):
@@ -60,6 +68,7 @@ class ServerProcess:
     def __init__(self, argv: list[str], port: int, cwd: str | None = None, scratch: str | None = None):
         self.port = port
         self.argv = argv
+        self.cwd = cwd  # the working directory, which is also the default `dir`
         self.scratch = scratch  # a directory of its own, removed by `stop`
         self.process = subprocess.Popen(
             argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
@@ -92,15 +101,17 @@ class ServerProcess:
 def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None) -> ServerProcess:
     """Our server on a free port; a config file, like redis-server's, comes first.
 
-    Without ``cwd`` it runs in a temporary directory of its own: stopping it (SIGTERM)
-    saves the RDB file in its working directory, as Redis does with save points set,
-    and that file must not reach the next server started, nor the checkout."""
+    Without ``cwd`` it runs in a temporary directory of its own, so that no file a test
+    asks it to write (SAVE, a save point) reaches the next server started, nor the
+    checkout. In a platform run, every server runs in the one shared folder instead."""
     port = port or free_port()
     leading = [config_file] if config_file else []
     scratch = None
-    if cwd is None:
+    if PLATFORM_FOLDER is not None:
+        cwd = PLATFORM_FOLDER
+    elif cwd is None:
         cwd = scratch = tempfile.mkdtemp(prefix="ours-")
-    return ServerProcess([str(ROOT / "your_program.sh"), *leading, "--port", str(port), *args], port, cwd, scratch)
+    return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch)
 
 
 def redis_server_path() -> str | None:

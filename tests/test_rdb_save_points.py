@@ -56,6 +56,46 @@ def test_no_points_never_save():
     assert due_save_point([], 10**9, 10**9, 0, 0, True) is None
 
 
+# --------------------------------------------------------------------------- the start-up rule
+
+
+@pytest.mark.parametrize("args, points", [
+    ([], []),  # bare, as the platform starts most stages
+    (["--port", "6380", "--replicaof", "localhost 6379"], []),
+    (["--appendonly", "no"], []),
+    (["--save", ""], []),
+    (["--dir", "/tmp"], DEFAULT_POINTS),  # the RDB stages name a place: Redis' points
+    (["--dbfilename", "x.rdb"], DEFAULT_POINTS),
+    (["--appendonly", "yes"], DEFAULT_POINTS),
+    (["--save", "5 1"], [(5, 1)]),
+    (["--SAVE", "5 1", "--port", "7000"], [(5, 1)]),
+])
+def test_save_points_apply_only_when_persistence_is_asked_for(args, points):
+    assert load_config(args)["save"] == points
+
+
+def test_a_configuration_file_gets_redis_default_points(tmp_path):
+    conf = tmp_path / "redis.conf"
+    conf.write_text("port 7000\n")
+    assert load_config([str(conf)])["save"] == DEFAULT_POINTS
+
+
+def test_a_bare_start_leaves_nothing_for_the_next_one(tmp_path):
+    """Started in one folder with no options, as the platform starts every stage: nothing
+    is saved at SIGTERM, so the next start there begins empty. SAVE still saves."""
+    with start_ours(cwd=str(tmp_path)) as ours, ours.raw() as raw:
+        assert raw.call("CONFIG", "GET", "save") == b"*2\r\n$4\r\nsave\r\n$0\r\n\r\n"
+        raw.call("SET", "k", "v")
+        ours.process.send_signal(signal.SIGTERM)
+        assert exit_code(ours) == 0
+    assert list(tmp_path.iterdir()) == []
+    with start_ours(cwd=str(tmp_path)) as ours, ours.raw() as raw:
+        assert raw.call("DBSIZE") == b":0\r\n"
+        raw.call("SET", "k", "v")
+        assert raw.call("SAVE") == b"+OK\r\n"  # asked for: written where `dir` says
+    assert saved_keys(tmp_path) == [(b"k", b"v")]
+
+
 # --------------------------------------------------------------------------- the cron
 
 

@@ -25,8 +25,8 @@ def commands(*argvs: list[str]) -> bytes:
 
 
 def test_uj3_default_aof_options(tmp_path):
-    with start_ours(cwd=str(tmp_path)) as server:
-        assert config_get(server, "dir") == bulk_pair("dir", str(tmp_path))
+    with start_ours(cwd=str(tmp_path)) as server:  # no flags, as the tester starts it
+        assert config_get(server, "dir") == bulk_pair("dir", server.cwd)  # the working directory
         assert config_get(server, "appendonly") == bulk_pair("appendonly", "no")
         assert config_get(server, "appenddirname") == bulk_pair("appenddirname", "appendonlydir")
         assert config_get(server, "appendfilename") == bulk_pair("appendfilename", "appendonly.aof")
