@@ -86,6 +86,12 @@ class Client:
         self.outbox = None
         self.open_outbox: Callable | None = None  # makes this client's Outbox (app/server.py)
 
+    def is_local(self) -> bool:
+        """Connected over loopback: what ``enable-debug-command local`` and
+        ``enable-module-command local`` allow (Redis: islocalClient)."""
+        host = self.addr.rsplit(":", 1)[0]
+        return host in ("127.0.0.1", "::1") or host.startswith("127.")
+
     def reset(self) -> None:
         """RESET: back to the state of a new connection (keeping its id and socket).
         Called with the keyspace lock held."""

@@ -407,6 +407,25 @@ SCRIPTS = {
         GETRANGE a 0
         GETRANGE a 0 1 2
     """,
+    # GETRANGE's name before Redis 2.0: the same answers, its own entry in the table.
+    "substr": """
+        SUBSTR nokey 0 -1
+        SUBSTR nokey 0 x
+        SET a "hello world"
+        SUBSTR a 0 4
+        SUBSTR a -5 -1
+        SUBSTR a -100 100
+        SUBSTR a 5 3
+        SUBSTR a 0 9223372036854775807
+        SUBSTR a x 0
+        SUBSTR a 0
+        SUBSTR a 0 1 2
+        RPUSH l x
+        SUBSTR l 0 1
+        CONFIG RESETSTAT
+        SUBSTR a 0 1
+        ~ INFO commandstats
+    """,
     "setrange": """
         SETRANGE k 0 ""
         EXISTS k

@@ -287,9 +287,17 @@ def strlen(client, key: bytes):
     return 0 if value is None else len(value)
 
 
+_GETRANGE_COMPLEXITY = ("O(N) where N is the length of the returned string. The complexity is ultimately determined by "
+                        "the returned length, but because creating a substring from an existing string is very cheap, "
+                        "it can be considered O(1) for small strings.")
+
+
+# SUBSTR is GETRANGE's name before Redis 2.0, still answered (deprecated): one function,
+# two entries in the table, so each keeps its own COMMAND INFO, DOCS and commandstats.
+@_string("substr", arity=4, flags="readonly", keys=[KeySpec(1, "RO access")], since="1.0.0",
+         summary="Get a substring of the string stored at a key", complexity=_GETRANGE_COMPLEXITY)
 @_string("getrange", arity=4, flags="readonly", keys=[KeySpec(1, "RO access")], since="2.4.0",
-         summary="Get a substring of the string stored at a key",
-         complexity="O(N) where N is the length of the returned string. The complexity is ultimately determined by the returned length, but because creating a substring from an existing string is very cheap, it can be considered O(1) for small strings.")
+         summary="Get a substring of the string stored at a key", complexity=_GETRANGE_COMPLEXITY)
 def getrange(client, key: bytes, start_arg: bytes, end_arg: bytes):
     start, end = integer(start_arg), integer(end_arg)
     value = get_string(client.db, key)

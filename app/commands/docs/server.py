@@ -85,6 +85,34 @@ DOCS = {
             {"name": "count", "type": "integer", "token": "SAMPLES", "flags": "optional"},
         ],
     },
+    "lolwut": {
+        "arguments": [
+            {"name": "version", "type": "integer", "token": "VERSION", "flags": "optional"},
+        ],
+    },
+    "module|load": {
+        "arguments": [
+            {"name": "path", "type": "string"},
+            {"name": "arg", "type": "string", "flags": "optional multiple"},
+        ],
+    },
+    "module|loadex": {
+        "arguments": [
+            {"name": "path", "type": "string"},
+            {"name": "configs", "type": "block", "token": "CONFIG", "flags": "optional multiple multiple_token", "arguments": [
+                {"name": "name", "type": "string"},
+                {"name": "value", "type": "string"},
+            ]},
+            {"name": "args", "type": "block", "token": "ARGS", "flags": "optional multiple", "arguments": [
+                {"name": "arg", "type": "string"},
+            ]},
+        ],
+    },
+    "module|unload": {
+        "arguments": [
+            {"name": "name", "type": "string"},
+        ],
+    },
     "replconf": {
         "doc_flags": "syscmd",
     },

@@ -116,6 +116,16 @@ DOCS = {
             {"name": "end", "type": "integer"},
         ],
     },
+    "substr": {
+        "doc_flags": "deprecated",
+        "deprecated_since": "2.0.0",
+        "replaced_by": "`GETRANGE`",
+        "arguments": [
+            {"name": "key", "type": "key", "key_spec_index": 0},
+            {"name": "start", "type": "integer"},
+            {"name": "end", "type": "integer"},
+        ],
+    },
     "setrange": {
         "arguments": [
             {"name": "key", "type": "key", "key_spec_index": 0},
