@@ -446,6 +446,12 @@ PARAMETERS = [
     Parameter("save", "3600 1 300 100 60 10000", _save_points, _format_save),
     _bool_parameter("rdbcompression", "yes"),  # LZF for strings longer than 20 bytes
     _bool_parameter("rdbchecksum", "yes", mutable=False),  # no: the CRC64 footer is written as 0
+    _bool_parameter("rdb-save-incremental-fsync", "yes"),  # fsync every 4 MB while saving
+    _bool_parameter("stop-writes-on-bgsave-error", "yes"),  # MISCONF after a failed BGSAVE (state.py)
+    _enum_parameter("sanitize-dump-payload", "no", "no yes clients"),  # deep checks on RESTORE and loading (rdb.py)
+    # Redis deletes the RDB files a replica's full sync leaves when nothing else keeps
+    # them; ours are never written (snapshots go to replicas from memory): nothing to do.
+    _bool_parameter("rdb-del-sync-files", "no"),
     _bool_parameter("appendonly", "no"),
     Parameter("appenddirname", "appendonlydir", mutable=False),
     Parameter("appendfilename", "appendonly.aof", mutable=False),

@@ -24,10 +24,11 @@ While ``maxmemory`` is set, keys are evicted before each command, under the lock
 command flagged ``denyoom`` is refused with OOM when nothing more may be evicted
 (app/eviction.py).
 
-Replication hooks in here too, in the same generic way: a read-only replica, or a
-master short of good replicas (``min-replicas-to-write``), refuses commands flagged
-``write`` (step 3), and after step 5 whatever the command changed is
-handed to replicas and the append-only file (app/propagation.py).
+Replication and persistence hook in here too, in the same generic way: a server that
+cannot persist (MISCONF), a read-only replica, or a master short of good replicas
+(``min-replicas-to-write``) refuses commands flagged ``write`` (step 3), and after step 5
+whatever the command changed is handed to replicas and the append-only file
+(app/propagation.py).
 """
 
 from __future__ import annotations
@@ -110,6 +111,21 @@ def _refusal_in_state(client: Client, entry: Command) -> ReplyError | None:
     return None
 
 
+def _refused_write(client: Client, entry: Command) -> ReplyError | None:
+    """``server.write_refusal`` holds for commands flagged ``write``, for an EXEC that
+    queued one (so a transaction queued before the state changed is refused whole, with
+    EXECABORT, as Redis counts such an EXEC as a write), and, while it is MISCONF, for
+    PING too, as Redis' processCommand says."""
+    refusal = client.server.write_refusal
+    if "write" in entry.flags:
+        return refusal
+    if entry.name == "exec" and client.multi and any("write" in queued.flags for queued, _argv, _start in client.multi):
+        return refusal
+    if entry.name == "ping" and refusal.message.startswith("MISCONF"):
+        return refusal
+    return None
+
+
 def _oom_refusal(client: Client, entry: Command) -> ReplyError | None:
     """Over maxmemory, Redis refuses commands flagged ``denyoom``, an EXEC that
     queued one, and anything queued inside MULTI (but EXEC, DISCARD, QUIT and RESET)."""
@@ -140,8 +156,8 @@ def execute_locked(client: Client, argv: list[bytes]):
     if refusal is None and not client.user.unrestricted:  # ACL rules (app/acl.py)
         refusal = acl.check(client, entry, argv)
     server = client.server
-    if refusal is None and server.write_refusal is not None and "write" in entry.flags and not client.is_master:
-        refusal = server.write_refusal  # READONLY on a replica, NOREPLICAS (min-replicas-to-write)
+    if refusal is None and server.write_refusal is not None and not client.is_master:
+        refusal = _refused_write(client, entry)  # MISCONF, READONLY on a replica, NOREPLICAS
     if refusal is None and server.loading and "loading" not in entry.flags and not client.is_master:
         refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=

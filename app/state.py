@@ -26,6 +26,12 @@ from app.replication.master import Replication, new_replication_id
 from app.store.keyspace import Keyspace
 
 READONLY = ReplyError("READONLY You can't write against a read only replica.")
+MISCONF_RDB = ReplyError(
+    "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. "
+    "Commands that may modify the data set are disabled, because this instance is configured to report errors "
+    "during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs "
+    "for details about the RDB error."
+)
 NOREPLICAS = ReplyError("NOREPLICAS Not enough good replicas to write.")
 
 REDIS_VERSION = "7.0.15"  # the Redis release whose behaviour we reproduce
@@ -47,7 +53,7 @@ class ServerState:
         self._outbox_writer: OutboxWriter | None = None
         self._writer_lock = threading.Lock()
         self.keyspace.publish_event = self.pubsub.publish_event
-        self.snapshots = Snapshots(self.keyspace, config)  # SAVE, BGSAVE, LASTSAVE
+        self.snapshots = Snapshots(self.keyspace, config, self.update_write_refusal)  # SAVE, BGSAVE, LASTSAVE
         self.aof = AppendOnlyFile(self)  # loaded or created by main.py, then fed by propagation
         self.started = time.time()
         self.run_id = new_replication_id()
@@ -212,19 +218,33 @@ class ServerState:
             self.unpaused.wait(remaining)
 
     def update_write_refusal(self) -> None:
-        """Whether clients' writes are refused, and with which error: READONLY on a
+        """Whether clients' writes are refused, and with which error, in Redis' order:
+        MISCONF while the data cannot be persisted (a failed BGSAVE with save points and
+        ``stop-writes-on-bgsave-error``, or a failed AOF write or fsync); READONLY on a
         read-only replica; NOREPLICAS on a master with fewer replicas that acknowledged
         within ``min-replicas-max-lag`` seconds than ``min-replicas-to-write``. Kept as
         one attribute, so a write pays one test; refreshed every second by the
-        replication cron and whenever a replica comes or goes."""
+        replication cron, whenever a replica comes or goes, and whenever a save or an
+        AOF write fails or recovers."""
         config = self.config
-        refusal = None
-        if config["replicaof"]:
+        refusal = self.disk_error()
+        if refusal is None and config["replicaof"]:
             refusal = READONLY if config["replica-read-only"] else None
-        elif config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
+        elif refusal is None and config["min-replicas-to-write"] and config["min-replicas-max-lag"]:
             good = self.replication.good_replicas(config["min-replicas-max-lag"])
             refusal = NOREPLICAS if good < config["min-replicas-to-write"] else None
         self.write_refusal = refusal
+
+    def disk_error(self) -> ReplyError | None:
+        """MISCONF, when writes would not reach the disk (Redis:
+        writeCommandsDeniedByDiskError); PING gets it too."""
+        config = self.config
+        if config["stop-writes-on-bgsave-error"] and config["save"] and not self.snapshots.last_bgsave_ok:
+            return MISCONF_RDB
+        aof_error = self.aof.error()
+        if aof_error is not None:
+            return ReplyError(f"MISCONF Errors writing to the AOF file: {aof_error}")
+        return None
 
     def replicate_from(self, master: tuple[str, int] | None, continue_own_history: bool) -> None:
         """Become a replica of ``master`` (host, port), or a master again (None): what

@@ -758,6 +758,42 @@ TWO_CLIENTS = {
         A: EXEC
         B: FLUSHDB
     """,
+    # The server's state changes between queueing and EXEC: Redis refuses the whole
+    # transaction if it queued a write (EXECABORT quoting why), and runs a read-only one.
+    "too_few_replicas_by_exec": """
+        A: MULTI
+        A: SET k 1
+        A: GET k
+        B: CONFIG SET min-replicas-to-write 2
+        A: EXEC
+        A: GET k
+        A: MULTI
+        A: GET k
+        A: EXEC
+        B: CONFIG SET min-replicas-to-write 0
+    """,
+    "out_of_memory_by_exec": """
+        A: MULTI
+        A: SET k 1
+        B: CONFIG SET maxmemory 1
+        A: EXEC
+        A: MULTI
+        A: GET k
+        A: EXEC
+        B: CONFIG SET maxmemory 0
+        A: GET k
+    """,
+    "a_read_only_replica_by_exec": """
+        A: MULTI
+        A: SET k 1
+        B: REPLICAOF 127.0.0.1 1
+        A: EXEC
+        A: MULTI
+        A: GET k
+        A: EXEC
+        B: REPLICAOF NO ONE
+        A: GET k
+    """,
 }
 
 

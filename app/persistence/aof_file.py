@@ -53,7 +53,6 @@ from app.store.zset import SortedSet
 
 OFF, WAIT_REWRITE, ON = "off", "wait-rewrite", "on"  # Redis' aof_state
 ITEMS_PER_COMMAND = 64  # Redis' AOF_REWRITE_ITEMS_PER_CMD
-INCREMENTAL_FSYNC_BYTES = 4 * 1024 * 1024  # REDIS_AUTOSYNC_BYTES
 CANT_REWRITE = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
 
 
@@ -97,7 +96,10 @@ class AppendOnlyFile:
         self.last_rewrite_ok = True
         self.rewrites = 0
         self.consecutive_failures = 0
-        self.last_write_ok = True
+        # Why appending fails now (strerror), until a write or an fsync succeeds again:
+        # while either is set, writes are refused with MISCONF (ServerState.disk_error).
+        self.write_error: str | None = None
+        self.fsync_error: str | None = None
 
     # --------------------------------------------------------------- paths
 
@@ -296,10 +298,20 @@ class AppendOnlyFile:
             while view:
                 view = view[os.write(self.fd, view):]
         except OSError as error:
+            # What was not written is kept and tried again by the next flush (the cron's,
+            # once a second, while MISCONF refuses clients' writes), as Redis keeps its
+            # buffer: once the disk takes it, the file holds every command, in order.
+            self.pending = [bytes(view)]
+            self._count_written(len(data) - len(view))
             self._write_failed(error)
             return
-        self.last_write_ok = True
-        size = len(data)
+        self._count_written(len(data))
+        if self.write_error is not None:
+            log.warning("AOF write error looks solved, Redis can write again.")
+            self.write_error = None
+            self.state.update_write_refusal()
+
+    def _count_written(self, size: int) -> None:
         self.current_size += size
         self.incr_size += size
         self.written += size  # last: a sync round that reads it covers bytes really written
@@ -309,9 +321,16 @@ class AppendOnlyFile:
             log.warning(f"Can't recover from AOF write error when the AOF fsync policy is 'always' "
                         f"({error.strerror}). Exiting...")
             os._exit(1)
-        if self.last_write_ok:
+        if self.write_error is None:
             log.warning(f"Error writing to the AOF file: {error.strerror}")
-        self.last_write_ok = False
+        self.write_error = error.strerror or str(error)
+        self.state.update_write_refusal()
+
+    def error(self) -> str | None:
+        """Why the AOF cannot be written now, or None (always None while it is off)."""
+        if self.status == OFF:
+            return None
+        return self.write_error or self.fsync_error
 
     # --------------------------------------------------------------- fsync
 
@@ -358,13 +377,16 @@ class AppendOnlyFile:
             self.cond.notify_all()
         if error is None:
             self.synced = max(self.synced, upto)
+            self.fsync_error = None  # the cron's update_write_refusal lifts MISCONF
             return
         if self.config["appendfsync"] == "always":
             log.warning(f"Can't persist AOF for fsync error when the AOF fsync policy is 'always': "
                         f"{error.strerror}. Exiting...")
             os._exit(1)
         log.warning(f"Error fsyncing the AOF file: {error.strerror}")
-        self.last_write_ok = False
+        # No keyspace lock here (this may run on a connection's thread holding ``cond``):
+        # the cron's update_write_refusal, within a second, refuses writes with MISCONF.
+        self.fsync_error = error.strerror or str(error)
 
     def _switch_fd(self, fd: int | None) -> None:
         """Append to ``fd`` instead; the old file is fsynced and closed by the next round.
@@ -396,7 +418,8 @@ class AppendOnlyFile:
 
     def cron_tick(self) -> None:
         """The scheduled and automatic work; the caller holds the keyspace lock."""
-        self.flush()  # writes no connection flushed (active expiry's DELs)
+        self.flush()  # writes no connection flushed (active expiry's DELs), or a failed write's rest
+        self.state.update_write_refusal()  # an fsync that failed or recovered since
         snapshots = self.state.snapshots
         if self.rewriting or snapshots.in_progress:
             return
@@ -609,7 +632,7 @@ class AppendOnlyFile:
             "aof_last_bgrewrite_status": "ok" if self.last_rewrite_ok else "err",
             "aof_rewrites": self.rewrites,
             "aof_rewrites_consecutive_failures": self.consecutive_failures,
-            "aof_last_write_status": "ok" if self.last_write_ok else "err",
+            "aof_last_write_status": "ok" if self.write_error is None and self.fsync_error is None else "err",
             "aof_last_cow_size": 0,
             "module_fork_in_progress": 0,
             "module_fork_last_cow_size": 0,
@@ -655,15 +678,7 @@ class AppendOnlyFile:
         _fsync_directory(self.directory)
 
     def _write_synced(self, path: str, data: bytes) -> None:
-        """Write ``data`` to ``path`` and fsync it (every 4 MB with aof-rewrite-incremental-fsync)."""
-        step = INCREMENTAL_FSYNC_BYTES if self.config["aof-rewrite-incremental-fsync"] else len(data) or 1
-        with open(path, "wb") as handle:
-            for start in range(0, len(data), step):
-                handle.write(data[start:start + step])
-                handle.flush()
-                os.fsync(handle.fileno())
-            if not data:
-                os.fsync(handle.fileno())
+        rdb.write_synced(path, data, self.config["aof-rewrite-incremental-fsync"])
 
     def _size(self, info: AOFInfo | None) -> int:
         if info is None:

@@ -39,9 +39,12 @@ def due_save_point(points: list[tuple[int, int]], dirty: int, now: int, last_sav
 class Snapshots:
     """The RDB file's state for LASTSAVE and INFO persistence, and the save in progress."""
 
-    def __init__(self, keyspace, config):
+    def __init__(self, keyspace, config, status_changed: Callable[[], None] = lambda: None):
         self.keyspace = keyspace
         self.config = config
+        # Called, under the keyspace lock, when a save's success or failure may change
+        # whether writes are refused (stop-writes-on-bgsave-error: ServerState.update_write_refusal).
+        self.status_changed = status_changed
         self.last_save = int(time.time())  # Redis counts start-up as a save
         self.last_bgsave_ok = True
         self.last_bgsave_try = 0  # Unix time the last BGSAVE started
@@ -64,7 +67,8 @@ class Snapshots:
     def _write(self, snapshot, temporary: str) -> None:
         config = self.config
         data = rdb.dump(snapshot, config["rdbcompression"], config["rdbchecksum"], config["list-max-listpack-size"])
-        rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary))
+        rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary),
+                       config["rdb-save-incremental-fsync"])
 
     def save(self) -> bool:
         """SAVE: write now; the caller holds the keyspace lock. False if it failed."""
@@ -76,6 +80,7 @@ class Snapshots:
         self.keyspace.dirty = 0
         self.last_save = int(time.time())
         self.last_bgsave_ok = True  # as rdbSave: a good save clears a failed BGSAVE
+        self.status_changed()
         log.notice("DB saved on disk")
         return True
 
@@ -106,6 +111,7 @@ class Snapshots:
             self.last_bgsave_ok = ok
             self.last_bgsave_seconds = round(time.monotonic() - self.bgsave_started)
             self.bgsave_started = None
+            self.status_changed()
 
     # --------------------------------------------------------------- save points
 
