@@ -191,6 +191,21 @@ def test_deleting_the_stream_ends_xreadgroup_with_an_error(server):
                 control.call("XADD", "s", "1-1", "f", "v")  # wakes it, with NOGROUP
 
 
+@pytest.mark.parametrize("flush", [["FLUSHALL"], ["FLUSHDB"], ["FLUSHALL", "ASYNC"], ["SWAPDB", "0", "1"]])
+def test_flushing_the_database_ends_xreadgroup_with_an_error(port, control, flush):
+    """As Redis' signalFlushedDb: every key waited on in a flushed (or swapped) database is
+    tried again, and a group reader finds its stream gone. A list reader waits on."""
+    control.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
+    with block(port, control, "XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">",
+               count=1) as reader, block(port, control, "BLPOP", "l", "0", count=2) as list_reader:
+        control.call(*flush)
+        assert reader.read_raw() == b"-UNBLOCKED the stream key no longer exists\r\n"
+        assert blocked_clients(control) == 1  # the BLPOP
+        control.call("RPUSH", "l", "x")
+        assert list_reader.read_raw() == b"*2\r\n$1\r\nl\r\n$1\r\nx\r\n"
+    control.call("FLUSHALL")  # SWAPDB left the stream in database 1
+
+
 def test_destroying_the_group_ends_xreadgroup_with_an_error(port, control):
     control.call("XGROUP", "CREATE", "s", "g", "$", "MKSTREAM")
     control.call("XGROUP", "CREATE", "s", "other", "$")

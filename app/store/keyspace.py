@@ -263,6 +263,10 @@ class Database:
         self._expiring = []
         self._slot = {}
         self.keyspace.dirty += count
+        if self.keyspace.blocked.count:
+            # As Redis' signalFlushedDb: a stream flushed under a blocked XREADGROUP
+            # ends its wait with UNBLOCKED (the waiters' attempts find the key gone).
+            self.keyspace.signal_waited_keys(self.index)
         return count
 
     # --- deadlines
@@ -501,9 +505,15 @@ class Keyspace:
             contents = getattr(a, name)
             setattr(a, name, getattr(b, name))
             setattr(b, name, contents)
-        # A client blocked on a key that now exists in its database may be served.
+        # A client blocked on a key of either database may be served from what is there
+        # now, or, blocked on a stream that is gone, ended with UNBLOCKED.
+        self.signal_waited_keys(first, second)
+
+    def signal_waited_keys(self, *indexes: int) -> None:
+        """Every key some client waits on in these databases may have changed (FLUSHDB,
+        FLUSHALL, SWAPDB): each waiter tries again after the command (app/store/blocking.py)."""
         for index, key in self.blocked.waited_keys():
-            if index in (first, second) and key in self.databases[index].data:
+            if index in indexes:
                 self.blocked.signal_ready((index, key))
 
     def watch(self, client, db: Database, key: bytes) -> None:
