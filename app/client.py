@@ -6,7 +6,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Callable
 
-from app.protocol import NO_REPLY
+from app.protocol import NO_REPLY, Push, Replies
 
 if TYPE_CHECKING:
     from app.state import ServerState
@@ -131,11 +131,17 @@ class Client:
         self.replies_muted = mode != b"ON"
 
     def mute(self, reply):
-        """The reply to send while muted: nothing, until OFF is lifted or SKIP is spent."""
+        """The reply to send while muted: nothing, until OFF is lifted or SKIP is spent.
+
+        But for (un)subscribe confirmations: like messages, they are pushed, and Redis
+        sends what it pushes whatever the reply mode (its CLIENT_PUSHING flag), in RESP2
+        as in RESP3, or a client waiting for them would wait forever."""
         if self.reply_mode == b"SKIP":
             self._skip_countdown -= 1
             if self._skip_countdown == 0:
                 self.set_reply_mode(b"ON")
+        if reply.__class__ is Replies and reply and reply[0].__class__ is Push:
+            return reply
         return NO_REPLY
 
     def flags(self) -> str:

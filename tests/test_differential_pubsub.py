@@ -250,6 +250,32 @@ EXEC_REFUSED = """
 # Sent in one go, every byte compared (tests/differential_streams.py): a transaction
 # would queue the PING that ends each step.
 STREAMS = {
+    # (Un)subscribe confirmations are pushed, like messages: Redis sends them whatever
+    # the reply mode, in RESP2 too, while every other reply is muted.
+    "subscribing_with_replies_off": """
+        CLIENT REPLY OFF
+        SUBSCRIBE ro1 ro2
+        PING
+        GET x
+        PSUBSCRIBE ro*
+        SSUBSCRIBE ros
+        PUBLISH ro1 to-myself
+        UNSUBSCRIBE ro1
+        PUNSUBSCRIBE
+        SUNSUBSCRIBE
+        UNSUBSCRIBE
+        PING
+        CLIENT REPLY ON
+    """,
+    "subscribing_after_reply_skip": """
+        CLIENT REPLY SKIP
+        SUBSCRIBE rs1
+        PING
+        UNSUBSCRIBE
+        CLIENT REPLY SKIP
+        PING
+        PING
+    """,
     "transaction_of_a_subscriber": """
         SUBSCRIBE st
         SET k v
