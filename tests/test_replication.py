@@ -135,6 +135,9 @@ def _propagation_script(port: int) -> None:
         ("PSETEX", "c2", "10000", "v"), ("SET", "d", "1", "EXAT", "4000000000"), ("SET", "e", "1", "PXAT", "4000000000000"),
         ("EXPIRE", "a", "50"), ("EXPIRE", "a", "60", "GT"), ("PEXPIRE", "a", "70000"), ("EXPIREAT", "a", "4000000000"),
         ("PEXPIREAT", "a", "4000000000000"), ("EXPIRE", "b", "-1"), ("EXPIRE", "missing", "10"),
+        # As typed: SET with any expiry becomes SET ... PXAT, a PEXPIREAT goes verbatim.
+        ("set", "e2", "1", "pxat", "4000000000000"), ("SET", "e3", "1", "NX", "PXAT", "4000000000000"),
+        ("pexpireat", "e2", "4000000000001", "GT"), ("pexpire", "e3", "100000"),
         ("GETEX", "c", "EX", "5"), ("GETEX", "c", "PERSIST"), ("GETEX", "c"), ("GETDEL", "c"), ("GETDEL", "c"),
         ("INCRBYFLOAT", "f", "1.5"), ("HINCRBYFLOAT", "h", "f", "2.5"), ("INCR", "i"), ("INCRBY", "i", "5"),
         ("SADD", "s", "a"), ("SPOP", "s"), ("SADD", "s2", "a", "b"), ("SPOP", "s2", "5"), ("SPOP", "nothing"),

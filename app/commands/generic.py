@@ -373,8 +373,12 @@ def expire_generic(client, name: str, key: bytes, amount: bytes, options, unit_m
             return 0
     kept = db.set_deadline(key, when)  # a deadline in the past deletes the key
     db.notify(events.GENERIC, "expire" if kept else "del", key)
-    # Replicas get the absolute time in ms (the options as given), or the deletion.
-    propagate_as(client, [b"PEXPIREAT", key, b"%d" % when, *options] if kept else [b"DEL", key])
+    # Replicas get the absolute time in ms (the options as given), or the deletion; a
+    # PEXPIREAT already says that, and goes as the client typed it, as in Redis.
+    if not kept:
+        propagate_as(client, [b"DEL", key])
+    elif relative or unit_ms != 1:
+        propagate_as(client, [b"PEXPIREAT", key, b"%d" % when, *options])
     return 1
 
 

@@ -127,8 +127,8 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
     # A deadline already past is stored all the same (see Database.set).
     db.set(key, value, keep_ttl=b"KEEPTTL" in flags, deadline=deadline)
     announce_set(db, key, deadline)
-    if deadline is not None and expiry[0] != b"PXAT":
-        propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])  # replicas agree on when
+    if deadline is not None:  # replicas agree on when; Redis rewrites a PXAT too (its options dropped)
+        propagate_as(client, [b"SET", key, value, b"PXAT", b"%d" % deadline])
     return snapshot(old) if b"GET" in flags else "OK"
 
 
