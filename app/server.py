@@ -99,6 +99,7 @@ class Connection(socketserver.BaseRequestHandler):
             client.last_interaction = time.monotonic()
             parser.max_bulk_len = config["proto-max-bulk-len"]
             payload = b"".join(self.run_commands(parser, data))
+            client.query_buffer = parser.pending  # what is left of an unfinished command
             if parser.pending > config["client-query-buffer-limit"] and not client.is_master:
                 # A client piling up a command it never finishes: Redis drops it too.
                 log.warning(f"Closing client that reached max query buffer length: {client.info_line()} "
@@ -175,8 +176,10 @@ class Connection(socketserver.BaseRequestHandler):
         flush_at = min(hard_limit, EARLY_SEND_BYTES) if hard_limit else EARLY_SEND_BYTES
         while True:
             parser.authenticated = client.authenticated
+            # qbuf= while these commands run is all the bytes of the read, as in Redis,
+            # which trims its query buffer only once it has run every command in it.
+            client.query_buffer = parser.pending + len(data)
             commands, error = parser.parse(data)
-            client.query_buffer = parser.pending
             index, count = 0, len(commands)
             while index < count:
                 with lock:

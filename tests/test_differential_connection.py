@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from tests.differential import compare
+from tests.helpers import RawConnection
 
 SCRIPTS = {
     "ping_echo": """
@@ -238,3 +241,27 @@ def test_command_info_matches_redis_for_every_command(server, reference):
         skipped = containers | {"client|setinfo", "client|no-touch"}  # Redis 7.2
         lines = "\n".join(f"COMMAND INFO {name}" for name in sorted(names) if name not in skipped)
     compare(server.port, reference.port, lines)
+
+
+def _qbuf_fields(port: int) -> list[bytes]:
+    """qbuf= of CLIENT INFO sent alone, pipelined behind other commands, and inline; and
+    of another, idle, client in CLIENT LIST."""
+    fields = []
+    with RawConnection(port) as connection, RawConnection(port) as idle:
+        idle.call("CLIENT", "SETNAME", "idle")
+        fields.append(connection.call("CLIENT", "INFO"))
+        connection.send(b"*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n*1\r\n$4\r\nPING\r\n*2\r\n$6\r\nCLIENT\r\n$4\r\nINFO\r\n")
+        fields += [connection.read_raw(), connection.read_raw(), connection.read_raw()]
+        connection.send(b"CLIENT INFO\r\n")
+        fields.append(connection.read_raw())
+        listing = connection.call("CLIENT", "LIST")
+        fields.append(re.search(rb"name=idle .*", listing).group(0))
+    return [field for reply in fields for field in re.findall(rb" (qbuf=\d+) ", reply)]
+
+
+def test_qbuf_is_the_read_being_run_as_in_redis(server, reference):
+    """While a command runs, Redis' qbuf= counts every byte of the read that brought it
+    (it trims the buffer after running them all): 26 for a plain CLIENT INFO."""
+    ours = _qbuf_fields(server.port)
+    assert ours == _qbuf_fields(reference.port)
+    assert ours[0] == b"qbuf=26"
