@@ -310,6 +310,7 @@ class Parameter:
     # How CONFIG REWRITE writes the value when it is not the CONFIG GET text: strings
     # quoted, sizes in units (see `rewrite_lines`).
     rewrite_format: Callable[[Any], str] | None = None
+    hidden: bool = False  # as Redis' HIDDEN_CONFIG: CONFIG GET answers it only when named exactly
 
     def updated(self, current: Any, text: str) -> Any:
         """The value after setting ``text``: parsed, and merged if this parameter merges."""
@@ -452,6 +453,15 @@ PARAMETERS = [
     # Redis deletes the RDB files a replica's full sync leaves when nothing else keeps
     # them; ours are never written (snapshots go to replicas from memory): nothing to do.
     _bool_parameter("rdb-del-sync-files", "no"),
+    # Redis' hidden parameters, for its own tests and debugging: answered when named, left
+    # out of CONFIG GET *. Only the loading interval acts here (app/main.py: how big a
+    # file must be for clients to get LOADING while it loads); the others are kept.
+    _int_parameter("loading-process-events-interval-bytes", "2097152", 1024, INT_MAX, hidden=True),
+    _int_parameter("key-load-delay", "0", -INT_MAX - 1, INT_MAX, hidden=True),
+    _int_parameter("rdb-key-save-delay", "0", -INT_MAX - 1, INT_MAX, hidden=True),
+    _int_parameter("watchdog-period", "0", 0, INT_MAX, hidden=True),
+    _bool_parameter("use-exit-on-panic", "no", hidden=True),
+    _bool_parameter("lua-enable-deprecated-api", "no", mutable=False, hidden=True),
     _bool_parameter("appendonly", "no"),
     Parameter("appenddirname", "appendonlydir", mutable=False),
     Parameter("appendfilename", "appendonly.aof", mutable=False),
@@ -599,6 +609,8 @@ class Config:
                 continue
             glob = compile_glob(pattern, nocase=True)
             for parameter in PARAMETERS:
+                if parameter.hidden:
+                    continue
                 for name in (parameter.name, *parameter.aliases):
                     if name not in seen and glob.match(name.encode("utf-8", "surrogateescape")):
                         seen.add(name)

@@ -19,8 +19,6 @@ from app.server import open_listeners, serve, start_accepting
 from app.state import REDIS_VERSION, ServerState
 from app.store.keyspace import now_ms
 
-LOADING_EVENTS_BYTES = 2 * 1024 * 1024  # Redis' loading-process-events-interval-bytes
-
 USAGE = """Usage: ./your_program.sh [/path/to/redis.conf] [--name value ...]
        ./your_program.sh -v | --version
        ./your_program.sh -h | --help
@@ -79,11 +77,11 @@ def main(argv: list[str]) -> int:
             handle.write(f"{os.getpid()}\n")
     log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
     # Redis answers clients while it loads only every 2 MB read (its first chance comes
-    # after that much): a small file loads before anyone is answered, so clients never
+    # after that much: loading-process-events-interval-bytes): a small file loads before anyone is answered, so clients never
     # see LOADING for it (the tester connects at once and does not retry); a big one is
     # loaded while we answer LOADING.
     state.loading = True
-    answer_while_loading = bytes_to_load(state) >= LOADING_EVENTS_BYTES
+    answer_while_loading = bytes_to_load(state) >= config["loading-process-events-interval-bytes"]
     if answer_while_loading:
         start_accepting(state, listeners)
     loaded = load_data(state)
