@@ -203,7 +203,10 @@ class Permissions:
         elif _rule_command(name) is None:
             raise ACLError(UNKNOWN_COMMAND)
         self.command_rules = [(s, n) for s, n in self.command_rules if n != name]
-        if self._allows(name) != (sign == "+"):
+        # A rule on a subcommand (or first argument) that its command's rule already
+        # settles says nothing: +config|get after +config is dropped, as in Redis.
+        parent = name.partition(b"|")[0] if b"|" in name else None
+        if self._allows(name, parent) != (sign == "+"):
             self.command_rules.append((sign, name))
 
     def _allows(self, name: bytes, parent: bytes | None = None) -> bool:
@@ -565,7 +568,7 @@ def _rule_command(name: bytes):
     """The command a rule names, found as Redis' ACLLookupCommand finds it: b"get" or
     b"config|get"; None for anything else (b"get|x", b"config|", b"a|b|c")."""
     parts = name.split(b"|")
-    entry = _command_table().COMMANDS.get(parts[0])
+    entry = _command_table().acl_command(parts[0])
     if entry is None or len(parts) == 1:
         return entry
     return entry.subcommands.get(parts[1]) if len(parts) == 2 else None
@@ -592,7 +595,7 @@ def _categories_of(name: bytes) -> tuple[str, ...]:
     categories themselves and for first-argument rules such as b"select|0"."""
     if name.startswith(b"@"):
         return ()
-    entry = _command_table().command_by_name(name.decode("utf-8", "replace"))
+    entry = _command_table().acl_command_by_name(name.decode("utf-8", "replace"))
     return entry.acl_categories if entry is not None else ()
 
 

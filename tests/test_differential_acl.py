@@ -117,7 +117,36 @@ SCRIPTS = {
         ACL SETUSER acl-c -@nosuch
         ACL SETUSER acl-c +config|nosuch
         ACL SETUSER acl-c + -
+        ACL SETUSER acl-c reset +config +config|get
+        ACL LIST
+        ACL SETUSER acl-c reset -client|list +client
+        ACL LIST
+        ACL SETUSER acl-c reset +select +select|0
+        ACL LIST
         ACL DELUSER acl-c
+    """,
+    # Commands we do not have yet (scripting, cluster) may be named all the same.
+    "rules_on_scripting_and_cluster": """
+        ACL SETUSER acl-s +cluster
+        ACL SETUSER acl-s +cluster|info -cluster|nodes
+        ACL GETUSER acl-s
+        ACL SETUSER acl-s reset +eval -evalsha
+        ACL LIST
+        ACL SETUSER acl-s reset +function|load
+        ACL LIST
+        ACL SETUSER acl-s reset +script|load -readonly
+        ACL LIST
+        ACL SETUSER acl-s reset +asking
+        ACL LIST
+        ACL SETUSER acl-s reset +@scripting -eval_ro
+        ACL LIST
+        ACL SETUSER acl-s reset +cluster +cluster|info
+        ACL LIST
+        ACL SETUSER acl-s +cluster|nosuch
+        ACL SETUSER acl-s +eval|x|y
+        ACL SETUSER acl-s +evil
+        = ACL CAT scripting
+        ACL DELUSER acl-s
     """,
     "rule_edge_cases": r"""
         ACL SETUSER acl-e "" on

@@ -13,7 +13,7 @@ import time
 
 from app.acl import DRYRUN, ACLError, UnmatchedParenthesis, User, format_file, join_selectors, parse_file, save_file
 from app.commands.arguments import integer, text
-from app.commands.registry import ACL_CATEGORY_ORDER, all_commands, command, container
+from app.commands.registry import ACL_CATEGORY_ORDER, acl_commands, command, container
 from app.protocol import ReplyError, SetReply
 
 container("acl", group="server", since="6.0.0", summary="A container for Access List Control commands ")
@@ -237,7 +237,7 @@ def acl_cat(client, *args: bytes):
     category = args[0].decode("utf-8", "replace").lower()
     if category not in ACL_CATEGORY_ORDER:
         raise ReplyError(f"ERR Unknown category '{text(args[0])}'")
-    return [entry.name.encode() for entry in all_commands() if category in entry.acl_categories]
+    return [entry.name.encode() for entry in acl_commands() if category in entry.acl_categories]
 
 
 @_acl("genpass", arity=-2, flags="noscript loading stale",
