@@ -51,7 +51,8 @@ class Client:
         # client that has become one of its replicas (PSYNC).
         self.is_master = False
         self.replica = None
-        self.replica_port = 0  # REPLCONF listening-port and capa, before PSYNC
+        self.replica_port = 0  # REPLCONF listening-port, ip-address and capa, before PSYNC
+        self.replica_ip: bytes | None = None
         self.replica_capa: set[bytes] = set()
         self.replica_rdb_only = False
         self.woff = 0  # the replication offset after this client's last command (WAIT)

@@ -163,6 +163,8 @@ def execute_locked(client: Client, argv: list[bytes]):
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
         server.hold_while_paused(client, entry)
+        if server.write_refusal is not None and not client.is_master:
+            refusal = _refused_write(client, entry)  # a FAILOVER made this server a replica meanwhile
     server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
     server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
     server.current_client = client

@@ -66,8 +66,11 @@ class ServerState:
         self.current_client: Client | None = None  # whose command runs now (NOLOOP)
         # CLIENT PAUSE: until when (monotonic seconds; 0 when not paused), and whether
         # every command is held or only writes. Held clients wait on `unpaused`.
+        # Each purpose ("client", "failover") keeps its own pause in `pauses`; these
+        # two say the one in force.
         self.pause_end = 0.0
         self.pause_all = False
+        self.pauses: dict[str, tuple[float, bool]] = {}
         self.unpaused = threading.Condition(self.keyspace.lock)
         self._client_ids = itertools.count(1)
         self.shutdown_requested = threading.Event()  # set as the process ends: crons stop
@@ -180,22 +183,35 @@ class ServerState:
 
     # --- CLIENT PAUSE
 
-    def pause(self, milliseconds: int, everything: bool) -> None:
+    def pause(self, milliseconds: int | None, everything: bool, purpose: str = "client") -> None:
         """CLIENT PAUSE: hold clients' commands (all of them, or writes only) until the
         time is up or CLIENT UNPAUSE. A longer or stronger pause wins over a weaker one,
         as in Redis. Keys stop expiring meanwhile, so that the dataset stays still (what
-        a failover needs): reads see expired keys as gone but nothing is deleted."""
-        end = time.monotonic() + milliseconds / 1000
-        self.pause_end = max(self.pause_end, end)
-        self.pause_all = self.pause_all or everything
-        self.update_expiry()
+        a failover needs): reads see expired keys as gone but nothing is deleted.
 
-    def unpause(self) -> None:
-        """The pause is over: wake every held client; expiry resumes (on a master)."""
-        self.pause_end = 0.0
-        self.pause_all = False
-        self.update_expiry()
+        FAILOVER pauses writes for its own ``purpose``, with no end (None): as in Redis
+        7.0, each purpose has its own pause, so CLIENT UNPAUSE never ends a failover's."""
+        end = float("inf") if milliseconds is None else time.monotonic() + milliseconds / 1000
+        old_end, old_all = self.pauses.get(purpose, (0.0, False))
+        self.pauses[purpose] = (max(old_end, end), old_all or everything)
+        self._pause_in_force()
+
+    def unpause(self, purpose: str = "client") -> None:
+        """A pause is over: wake every held client; the pauses of other purposes still
+        hold them, or expiry resumes (on a master)."""
+        self.pauses.pop(purpose, None)
+        now = time.monotonic()
+        self.pauses = {name: pause for name, pause in self.pauses.items() if pause[0] > now}
+        self._pause_in_force()
         self.unpaused.notify_all()
+
+    def _pause_in_force(self) -> None:
+        """The strictest pause (ALL over WRITE) until the latest end of that kind
+        (Redis: updateClientPauseTypeAndEndTime)."""
+        self.pause_all = any(everything for _end, everything in self.pauses.values())
+        self.pause_end = max((end for end, everything in self.pauses.values() if everything == self.pause_all),
+                             default=0.0)
+        self.update_expiry()
 
     def update_expiry(self) -> None:
         """Whether this server deletes keys whose deadline passed: not as a replica (it
@@ -209,13 +225,13 @@ class ServerState:
         while self.pause_end:
             remaining = self.pause_end - time.monotonic()
             if remaining <= 0:
-                self.unpause()
-                return
+                self.unpause()  # a FAILOVER's pause may still hold
+                continue
             if client.replica is not None or client.is_master:
                 return
             if not self.pause_all and not _writes(client, entry):
                 return
-            self.unpaused.wait(remaining)
+            self.unpaused.wait(None if remaining == float("inf") else remaining)
 
     def update_write_refusal(self) -> None:
         """Whether clients' writes are refused, and with which error, in Redis' order:
@@ -246,9 +262,12 @@ class ServerState:
             return ReplyError(f"MISCONF Errors writing to the AOF file: {aof_error}")
         return None
 
-    def replicate_from(self, master: tuple[str, int] | None, continue_own_history: bool) -> None:
+    def replicate_from(self, master: tuple[str, int] | None, continue_own_history: bool,
+                       keep_replicas: bool = False) -> None:
         """Become a replica of ``master`` (host, port), or a master again (None): what
-        --replicaof at start-up and REPLICAOF at run time do. The caller holds the lock."""
+        --replicaof at start-up and REPLICAOF at run time do. The caller holds the lock.
+        A FAILOVER keeps its replicas (``keep_replicas``): they can continue from us
+        once we follow the new master (the link disconnects them if the ID changes)."""
         from app.replication.replica import MasterLink  # only replicas need it: keep start-up light
 
         replication = self.replication
@@ -259,7 +278,8 @@ class ServerState:
         log.role = "S" if master else "M"  # the log line's role letter, as Redis writes it
         self.update_expiry()
         if master is not None:
-            replication.disconnect_replicas()  # they follow our new history from scratch
+            if not keep_replicas:
+                replication.disconnect_replicas()  # they follow our new history from scratch
             replication.link = MasterLink(self, master[0], master[1], continue_own_history)
             replication.link.start()
         replication.update_sinks()

@@ -1,4 +1,4 @@
-"""Replication commands: REPLCONF, PSYNC, SYNC, WAIT, REPLICAOF (SLAVEOF) and ROLE.
+"""Replication commands: REPLCONF, PSYNC, SYNC, WAIT, REPLICAOF (SLAVEOF), FAILOVER and ROLE.
 
 The machinery is in app/replication/: these handlers only read their arguments and
 call it. Every handler runs with the keyspace lock held, like every command.
@@ -9,10 +9,11 @@ from __future__ import annotations
 import time
 
 from app import log
-from app.commands.arguments import SYNTAX_ERROR, integer, text
+from app.commands.arguments import SYNTAX_ERROR, c_string, integer, keyword, text
 from app.commands.list import timeout_seconds
 from app.commands.registry import command
 from app.protocol import NO_REPLY, ReplyError
+from app.replication import failover as failovers
 
 
 def _server_command(name: str, **kwargs):
@@ -57,17 +58,23 @@ def replconf(client, *args: bytes):
 
 
 def _check_master_link(client) -> None:
-    """A replica serves replicas of its own only while its own master link is up."""
-    link = client.server.replication.link
+    """No replica attaches during a FAILOVER; a replica serves replicas of its own only
+    while its own master link is up."""
+    replication = client.server.replication
+    if replication.failover is not None:
+        raise ReplyError("NOMASTERLINK Can't SYNC while failing over")
+    link = replication.link
     if link is not None and not link.up:
         raise ReplyError("NOMASTERLINK Can't SYNC while not connected with my master")
 
 
 @_server_command("psync", arity=-3, flags="admin noscript no_async_loading no_multi", since="2.8.0",
                  summary="Internal command used for replication", complexity="")
-def psync(client, replid: bytes, offset: bytes, *_rest: bytes):
+def psync(client, replid: bytes, offset: bytes, *rest: bytes):
     if client.replica is not None:
         return NO_REPLY  # already a replica: Redis ignores a second PSYNC
+    if rest and rest[0].lower() == b"failover":  # our master hands its role to us
+        failovers.accept_request(client, replid)
     _check_master_link(client)
     replication = client.server.replication
     wanted = integer(offset)
@@ -123,15 +130,11 @@ def wait(client, numreplicas: bytes, timeout: bytes):
 
 def _replicaof(client, host: bytes, port: bytes):
     server = client.server
+    if server.replication.failover is not None:
+        raise ReplyError("ERR REPLICAOF not allowed while failing over.")
     if host.lower() == b"no" and port.lower() == b"one":
         if server.role == "slave":
-            server.replicate_from(None, False)
-            replication = server.replication
-            replication.shift_replication_id()
-            # Our replicas must learn the new ID: they reconnect, and continue from the
-            # backlog under it (replid2). Our own writes start with a SELECT.
-            replication.disconnect_replicas()
-            server.keyspace.propagation.replicas_db = -1
+            server.replication.become_master()
             log.notice(f"MASTER MODE enabled (user request from '{client.addr}')")
         return "OK"
     if client.replica is not None:
@@ -159,6 +162,36 @@ def replicaof(client, host: bytes, port: bytes):
                  summary="Make the server a replica of another instance, or promote it as master.")
 def slaveof(client, host: bytes, port: bytes):
     return _replicaof(client, host, port)
+
+
+@_server_command("failover", arity=-1, flags="admin noscript stale", since="6.2.0",
+                 summary="Start a coordinated failover between this server and one of its replicas.")
+def failover(client, *args: bytes):
+    """FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]: the arguments are
+    read as Redis reads them (each at most once, ABORT only alone), then
+    app/replication/failover.py checks the state and starts."""
+    if len(args) == 1 and keyword(args[0]) == b"ABORT":
+        failovers.abort(client)
+        return "OK"
+    timeout_ms, force, target = 0, False, None
+    index = 0
+    while index < len(args):
+        word = keyword(args[index])
+        if word == b"TIMEOUT" and index + 1 < len(args) and not timeout_ms:
+            timeout_ms = integer(args[index + 1])
+            if timeout_ms <= 0:
+                raise ReplyError("ERR FAILOVER timeout must be greater than 0")
+            index += 2
+        elif word == b"TO" and index + 2 < len(args) and target is None:
+            target = (c_string(args[index + 1]).decode("utf-8", "surrogateescape"), integer(args[index + 2]))
+            index += 3
+        elif word == b"FORCE" and not force:
+            force = True
+            index += 1
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+    failovers.start(client, target, timeout_ms, force)
+    return "OK"
 
 
 @_server_command("role", arity=1, flags="noscript loading stale fast", acl="admin dangerous", since="2.8.12",

@@ -465,7 +465,7 @@ def _info_replication(server) -> dict:
                                   f"offset={link.ack_offset},lag={int(now - link.ack_time)}")
     backlog = replication.backlog
     info.update(
-        master_failover_state="no-failover",
+        master_failover_state=replication.failover_state,
         master_replid=replication.replid,
         master_replid2=replication.replid2,
         master_repl_offset=replication.offset,

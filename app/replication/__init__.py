@@ -7,7 +7,9 @@
   the acknowledgements that WAIT counts.
 * `replica.py`: the replica's side: one thread that connects to the master, does the
   handshake, loads the snapshot and applies the command stream.
+* `failover.py`: FAILOVER, a master handing its role to a replica: writes paused until
+  the replica has everything, then the roles swap and the history goes on.
 
-The commands (REPLCONF, PSYNC, SYNC, WAIT, REPLICAOF, ROLE) are in
+The commands (REPLCONF, PSYNC, SYNC, WAIT, REPLICAOF, FAILOVER, ROLE) are in
 app/commands/replication.py; what a write sends is decided in app/propagation.py.
 """

@@ -76,6 +76,7 @@ class Replication:
         self.acks = threading.Condition(server.keyspace.lock)
         self.getack_offset = -1  # the offset at which GETACK was last sent
         self.link = None  # the MasterLink (app/replication/replica.py) while a replica
+        self.failover = None  # the FAILOVER under way (app/replication/failover.py)
         # INFO stats: full resyncs served, and partial ones accepted or refused.
         self.sync_full = 0
         self.sync_partial_ok = 0
@@ -214,19 +215,45 @@ class Replication:
     def ping_replicas(self) -> None:
         """Every ``repl-ping-replica-period`` seconds: a PING through the stream, so that
         replicas (whose ``repl-timeout`` counts silence) know the master is alive."""
-        if self.replicas and self.link is None:
+        if self.replicas and self.link is None and not self._failover_pause():
             self.feed(PING)
+
+    def _failover_pause(self) -> bool:
+        """A FAILOVER with a TIMEOUT holds the stream still while writes are paused: not
+        even a PING then, as in Redis (its replicationCron)."""
+        return self.failover is not None and self.failover.timed and bool(self.server.pause_end)
+
+    @property
+    def failover_state(self) -> str:
+        """INFO's master_failover_state."""
+        return "no-failover" if self.failover is None else self.failover.state
 
     # --- role changes
 
-    def shift_replication_id(self) -> None:
+    def shift_replication_id(self, new_id: str | None = None) -> None:
         """A replica becomes a master: a new history starts here, and the old ID stays
-        valid (replid2) up to this offset, so its own replicas can still continue."""
+        valid (replid2) up to this offset, so its own replicas can still continue. A
+        replica whose master was promoted takes that master's ``new_id`` the same way."""
         self.replid2 = self.replid
         self.second_offset = self.offset + 1
+        if new_id is not None:
+            self.replid = new_id
+            log.warning(f"Master replication ID changed to {new_id}")
+            return
         self.replid = new_replication_id()
-        log.notice(f"Setting secondary replication ID to {self.replid2}, valid up to offset: {self.second_offset}. "
-                   f"New replication ID is {self.replid}")
+        log.warning(f"Setting secondary replication ID to {self.replid2}, valid up to offset: {self.second_offset}. "
+                    f"New replication ID is {self.replid}")
+
+    def become_master(self) -> None:
+        """Stop following our master and start a history of our own (Redis:
+        replicationUnsetMaster): REPLICAOF NO ONE, the target of a FAILOVER, a FAILOVER
+        aborted after this server turned replica. Our replicas must learn the new ID:
+        they reconnect, and continue from the backlog under the old one (replid2). Our
+        own writes start with a SELECT."""
+        self.server.replicate_from(None, False)
+        self.shift_replication_id()
+        self.disconnect_replicas()
+        self.keyspace.propagation.replicas_db = -1
 
     def disconnect_replicas(self) -> None:
         for link in list(self.replicas):

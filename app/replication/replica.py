@@ -189,28 +189,65 @@ class MasterLink:
     def _psync(self, reader: _Reader) -> None:
         replication = self.server.replication
         with self.server.keyspace.lock:
+            self._check_current()
             if self.can_continue:
                 replid, offset = replication.replid, str(replication.offset + 1)
             else:
                 replid, offset = "?", "-1"
+            # A master failing over asks its target to take over (app/replication/failover.py).
+            failover = replication.failover
+            if failover is not None and failover.state != "failover-in-progress":
+                failover = None
         self.state = "sync"
-        self._send("PSYNC", replid, offset)
-        line = self._expect(reader, "PSYNC")
-        while not line:  # newlines: the master is still preparing the RDB
+        try:
+            self._send("PSYNC", replid, offset, *(["FAILOVER"] if failover is not None else []))
+        except OSError:
+            self._failover_failed(failover, "Write error to failover target")
+            raise
+        try:
             line = reader.line()
+            while not line:  # newlines: the master is still preparing the RDB
+                line = reader.line()
+        except OSError:
+            self._failover_failed(failover, "Failover target rejected psync request")
+            raise
         words = line.split()
-        if words[0] == b"+FULLRESYNC" and len(words) == 3:
-            self._full_resync(reader, words[1].decode(), int(words[2]))
-        elif words[0] == b"+CONTINUE":
-            with self.server.keyspace.lock:
+        with self.server.keyspace.lock:
+            self._check_current()
+            if failover is not None:
+                if words[0] not in (b"+FULLRESYNC", b"+CONTINUE"):
+                    reply = line.decode(errors="replace")
+                    log.notice(f"Master does not support PSYNC or is in error state (reply: {reply})")
+                    failover.abort("Failover target rejected psync request")
+                    raise LinkError("the failover target refused PSYNC")
+                failover.finished()
+            if words[0] == b"+CONTINUE":
                 if len(words) > 1 and words[1].decode() != replication.replid:
                     # The master's history has a new ID (it was promoted): adopt it,
-                    # keeping ours valid for our own replicas up to here.
-                    replication.shift_replication_id()
-                    replication.replid = words[1].decode()
+                    # keeping ours valid for our own replicas up to here. They must
+                    # learn it: they reconnect, and continue from us under the old one.
+                    replication.shift_replication_id(words[1].decode())
+                    replication.disconnect_replicas()
                 log.notice("Successful partial resynchronization with master.")
+                return
+        if line.startswith(b"-"):
+            raise LinkError(f"PSYNC: the master answered {line[1:].decode(errors='replace')}")
+        if words[0] == b"+FULLRESYNC" and len(words) == 3:
+            self._full_resync(reader, words[1].decode(), int(words[2]))
         else:
             raise LinkError(f"Unexpected reply to PSYNC from master: {line.decode(errors='replace')}")
+
+    def _check_current(self) -> None:
+        """Under the lock, before changing anything: a link stopped meanwhile (REPLICAOF,
+        FAILOVER ABORT, a FAILOVER that promoted us) must leave the server alone."""
+        if self.stopped.is_set():
+            raise LinkError("replication was stopped")
+
+    def _failover_failed(self, failover, reason: str) -> None:
+        """The FAILOVER PSYNC could not be sent or got no answer: abort, as Redis does."""
+        if failover is not None:
+            with self.server.keyspace.lock:
+                failover.abort(reason)
 
     def _full_resync(self, reader: _Reader, replid: str, offset: int) -> None:
         log.notice(f"Full resync from master: {replid}:{offset}")
@@ -257,10 +294,11 @@ class MasterLink:
         client.set_reply_mode(b"OFF")
         client.db = keyspace.databases[self.stream_db]
         with keyspace.lock:
+            self._check_current()
             self.client = client
             self.state = "connected"
         log.notice("MASTER <-> REPLICA sync: link up")
-        from app.dispatch import execute  # here, not at import: dispatch imports the commands
+        from app.dispatch import execute_locked  # here, not at import: dispatch imports the commands
 
         parser = RequestParser(max_bulk_len=2**63)
         data = reader.rest()
@@ -275,11 +313,14 @@ class MasterLink:
                 commands, error = parser.parse(data)
                 for argv in commands:
                     encoded = encode_command(argv)
-                    if argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack":
+                    getack = argv[0].lower() == b"replconf" and len(argv) > 1 and argv[1].lower() == b"getack"
+                    if getack:
                         self._ack()  # the offset before the GETACK itself
-                    else:
-                        execute(client, argv)
                     with keyspace.lock:
+                        if self.stopped.is_set():
+                            return  # no longer our master (REPLICAOF, or a FAILOVER promoted us)
+                        if not getack:
+                            execute_locked(client, argv)
                         self._forward(encoded)
                 if server.aof.pending:  # what this read changed goes to our own AOF
                     with keyspace.lock:

@@ -153,6 +153,17 @@ DOCS = {
             ]},
         ],
     },
+    "failover": {
+        "arguments": [
+            {"name": "target", "type": "block", "token": "TO", "flags": "optional", "arguments": [
+                {"name": "host", "type": "string"},
+                {"name": "port", "type": "integer"},
+                {"name": "force", "type": "pure-token", "token": "FORCE", "flags": "optional"},
+            ]},
+            {"name": "abort", "type": "pure-token", "token": "ABORT", "flags": "optional"},
+            {"name": "milliseconds", "type": "integer", "token": "TIMEOUT", "flags": "optional"},
+        ],
+    },
     "command|info": {
         "history": [
             ("7.0.0", "Allowed to be called with no argument to get info on all commands."),
