@@ -93,9 +93,12 @@ def _memory_or_percent(text: str) -> int:
     if value is None:
         raise ConfigError("argument must be a memory or percent value")
     if value > LLONG_MAX:
+        # Redis keeps the size in a signed long long, where a huge one wraps around to a
+        # negative number, and a negative number there is a percentage: 2**64 - 1 (and
+        # anything larger, which strtoull saturates to it) is 1%.
         value -= 2**64
-    if value < 0:
-        raise ConfigError(f"argument must be between 0 and {LLONG_MAX} inclusive")
+    if value < -100:
+        raise ConfigError("percentage argument must be less or equal to 100")
     return value
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from app.glob import compile_glob
-from app.numeric import parse_int
+from app.numeric import INT64_MAX, parse_int
 from app.protocol import ReplyError
 from app.store.keyspace import WRONGTYPE
 
 SYNTAX_ERROR = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"
+OUT_OF_RANGE = "ERR value is out of range"
 
 
 def integer(arg: bytes, error: str = NOT_INTEGER) -> int:
@@ -97,6 +98,33 @@ def random_count(arg: bytes) -> int:
     if count == -(2**63):
         raise ReplyError("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807")
     return count
+
+
+def paired_random_count(count: int) -> int:
+    """A random count WITHSCORES or WITHVALUES: Redis doubles it for the reply's length,
+    so it must stay within half of a C long. Checked after the syntax, as in Redis."""
+    if not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
+        raise ReplyError(OUT_OF_RANGE)
+    return count
+
+
+# A negative count asks for that many independent picks, repeats allowed, so even a
+# one-member key can be asked for 2**63 - 1 of them. Redis starts writing such a reply
+# and never finishes: it spins (and grows) until it is killed, or dies of memory first.
+# We answer instead, with Redis' own range error, when the reply could not be built:
+# 2**27 (134 million) picks is past what a client could take in one reply (several GB
+# on the wire and in our memory), and far above any count used in practice; tens of
+# millions are still served as Redis serves them.
+RANDOM_PICKS_LIMIT = 2**27
+
+
+def random_picks(count: int) -> int:
+    """How many independent picks a negative random count asks for (``-count``), or
+    the range error when it is past `RANDOM_PICKS_LIMIT`. Checked once the key is
+    found: on a missing key Redis answers an empty array whatever the count."""
+    if -count > RANDOM_PICKS_LIMIT:
+        raise ReplyError(OUT_OF_RANGE)
+    return -count
 
 
 NUMKEYS_ERROR = "ERR numkeys should be greater than 0"

@@ -221,10 +221,8 @@ def client_list(client, *args: bytes):
     elif len(args) >= 2 and keyword(args[0]) == b"ID":
         ids = set()
         for arg in args[1:]:
-            number = integer(arg, "ERR Invalid client ID")
-            if number <= 0:
-                raise ReplyError("ERR Invalid client ID")
-            ids.add(number)
+            # Any 64-bit number: one below 1 names no client, as in Redis, not an error.
+            ids.add(integer(arg, "ERR Invalid client ID"))
         clients = [c for c in clients if c.id in ids]
     elif args:
         raise ReplyError(SYNTAX_ERROR)

@@ -10,7 +10,8 @@ field goes, "hincrby", "hincrbyfloat".
 from __future__ import annotations
 
 from app.commands.arguments import (
-    NOT_FLOAT, SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, scan_cursor, scan_options,
+    NOT_FLOAT, SYNTAX_ERROR, integer, keyword, lookup_typed, paired_random_count, random_count, random_picks,
+    scan_cursor, scan_options,
 )
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MAX, INT64_MIN, format_long_double, parse_int, parse_long_double, round_long_double
@@ -236,13 +237,13 @@ def hrandfield(client, key: bytes, *options: bytes):
     with_values = len(options) == 2
     if len(options) > 2 or (with_values and keyword(options[1]) != b"WITHVALUES"):
         raise ReplyError(SYNTAX_ERROR)
-    if with_values and not -(INT64_MAX // 2) <= count <= INT64_MAX // 2:
-        raise ReplyError("ERR value is out of range")  # the reply would hold 2 * count strings
+    if with_values:
+        paired_random_count(count)  # the reply would hold 2 * count strings
     value = get_hash(client.db, key, read=True)
     if value is None or count == 0:
         return []
     if count < 0:
-        fields = value.random_fields(-count)  # repeats allowed
+        fields = value.random_fields(random_picks(count))  # repeats allowed
     elif count >= len(value):
         fields = list(value.fields)  # the whole hash, in its order
     else:

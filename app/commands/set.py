@@ -16,7 +16,8 @@ result that replaced a key).
 from __future__ import annotations
 
 from app.commands.arguments import (
-    SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, scan_cursor, scan_options, wrong_type,
+    SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, random_picks, scan_cursor, scan_options,
+    wrong_type,
 )
 from app.commands.registry import KeySpec, command
 from app.propagation import propagate_as
@@ -226,7 +227,7 @@ def srandmember(client, key: bytes, *options: bytes):
     if value is None or count == 0:
         return []
     if count < 0:
-        return value.choices(-count)  # repeats allowed
+        return value.choices(random_picks(count))  # repeats allowed
     if count >= len(value):
         return value.ordered()
     return value.sample(count)

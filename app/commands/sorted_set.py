@@ -30,8 +30,8 @@ from __future__ import annotations
 import random
 
 from app.commands.arguments import (
-    NOT_FLOAT, SYNTAX_ERROR, c_string, integer, keyword, lookup_typed, mpop_arguments, random_count, scan_cursor,
-    scan_options, wrong_type,
+    NOT_FLOAT, SYNTAX_ERROR, c_string, integer, keyword, lookup_typed, mpop_arguments, paired_random_count, random_count,
+    random_picks, scan_cursor, scan_options, wrong_type,
 )
 from app.commands.list import timeout_seconds
 from app.commands.registry import KeySpec, command
@@ -716,12 +716,18 @@ def zrandmember(client, key: bytes, *args: bytes):
     if len(args) > 2 or (len(args) == 2 and keyword(args[1]) != b"WITHSCORES"):
         raise ReplyError(SYNTAX_ERROR)
     scores = len(args) == 2
+    if scores:
+        paired_random_count(wanted)
     zset = get_zset(client.db, key, read=True)
     if zset is None or wanted == 0:
         return []
     size = len(zset)
     if wanted < 0 or wanted == 1:
-        nodes = [zset.node_at(random.randrange(size)) for _ in range(abs(wanted))]
+        picks = random_picks(wanted) if wanted < 0 else 1
+        if picks > size:  # cheaper to take every node once, then pick among them
+            nodes = random.choices(zset.by_rank(0, size - 1), k=picks)
+        else:
+            nodes = [zset.node_at(random.randrange(size)) for _ in range(picks)]
     elif wanted >= size:
         # The whole set, as Redis iterates it: from the highest score down.
         nodes = zset.by_rank(0, size - 1, reverse=True)
