@@ -85,6 +85,7 @@ def test_a_replica_applies_its_masters_writes_despite_misconf(tmp_path):
         writer.call("SET", "from-master", "yes")
         wait_until(lambda: connection.call("GET", "from-master") == b"$3\r\nyes\r\n", what="the write to arrive")
         assert connection.call("SET", "mine", "no") == MISCONF_RDB_BYTES  # MISCONF before READONLY
+        (tmp_path / "dump.rdb").rmdir()  # so that stopping it (SIGTERM) can save and exit
 
 
 # --------------------------------------------------------------------------- the AOF
