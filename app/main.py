@@ -160,7 +160,8 @@ def load_snapshot(state: ServerState) -> bool:
     path = rdb.rdb_path(state.config)
     started = time.monotonic()
     try:
-        keys = rdb.load_file(path, state.config, now_ms(), len(state.keyspace.databases))
+        keys = rdb.load_file(path, state.config, now_ms(), len(state.keyspace.databases),
+                             rdb.sanitize_on_load(state.config))
     except rdb.RDBError as error:
         log.warning(f"Fatal error loading the DB {path}: {error}. Exiting.")
         return False

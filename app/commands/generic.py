@@ -301,7 +301,7 @@ def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes)
     if ttl < 0:
         raise ReplyError("ERR Invalid TTL value, must be >= 0")
     try:
-        value = rdb.restore_payload(payload, client.server.config)
+        value = rdb.restore_payload(payload, client.server.config, _sanitizes_payload(client))
     except rdb.RDBError as error:
         raise ReplyError(f"ERR {error}") from None
     if ttl and not absolute:
@@ -323,6 +323,18 @@ def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes)
         propagate_as(client, [b"RESTORE", key, b"%d" % ttl, payload, *options, b"ABSTTL"])
     db.notify(events.GENERIC, "restore", key)
     return "OK"
+
+
+def _sanitizes_payload(client) -> bool:
+    """Whether RESTORE runs the deep checks of its payload (rdbLoadObject): always with
+    sanitize-dump-payload yes; with "clients" only for a normal client, not for the
+    master's stream nor the AOF being replayed (is_master clients both, and the server
+    is loading during the AOF), nor for a user with skip-sanitize-payload."""
+    mode = client.server.config["sanitize-dump-payload"]
+    if mode != "clients":
+        return mode == "yes"
+    trusted = client.is_master or client.server.loading or client.user.sanitize_payload == b"skip-sanitize-payload"
+    return not trusted
 
 
 # --------------------------------------------------------------------------- expiry
@@ -504,10 +516,10 @@ def object_refcount(client, key: bytes):
     if value is None:
         return None
     small_int = isinstance(value, bytes) and string_encoding(value) == b"int" and 0 <= int(value) < 10000
-    return SHARED_REFCOUNT if small_int and _shares_integers(client.server.config) else 1
+    return SHARED_REFCOUNT if small_int and shares_integers(client.server.config) else 1
 
 
-def _shares_integers(config) -> bool:
+def shares_integers(config) -> bool:
     """Whether Redis stores 0..9999 as shared objects: not with a memory limit and an LRU
     or LFU policy, where every value needs an access time of its own. Redis decides when
     it stores the value; this asks the configuration now, which differs only if it has

@@ -179,7 +179,7 @@ class AppendOnlyFile:
             try:
                 # now=0: a preamble's expired keys load too, as in Redis, for the
                 # commands after it may touch them; active expiry deletes them later.
-                keys = rdb.parse(data, self.config, 0, len(self.keyspace.databases))
+                keys = rdb.parse(data, self.config, 0, len(self.keyspace.databases), rdb.sanitize_on_load(self.config))
             except rdb.RDBError as error:
                 log.warning(f"Error reading the RDB base file {info.name} ({error}), AOF loading aborted")
                 raise LoadFailed from None

@@ -17,8 +17,13 @@ A *length* packs into one to nine bytes: ``00LLLLLL`` (6 bits), ``01LLLLLL LLLLL
 ``11EEEEEE`` marks a string in a special encoding instead: E = 0, 1, 2 an integer of 1,
 2 or 4 bytes written as text when read, E = 3 an LZF-compressed string (compressed and
 plain lengths, then the data). Redis keeps small collections as one packed blob
-(ziplist, listpack, intset, zipmap) stored as a single string; the `_Packed` readers
-below take those apart.
+(ziplist, listpack, intset, zipmap) stored as a single string; the readers of packed
+blobs below take those apart.
+
+Like Redis, the readers always make the cheap checks (a blob's frame against its size,
+ziplists and zipmaps in full, a member twice where Redis adds one by one) and leave the
+entry-by-entry ones of integrity.py to ``deep``: sanitize-dump-payload decides
+(`sanitize_on_load` for files; RESTORE decides for itself, app/commands/generic.py).
 
 Loading is all or nothing: the whole file is parsed into plain Python values first and
 only then put in the keyspace, so a corrupt or truncated file leaves nothing half-loaded.
@@ -31,8 +36,10 @@ import os
 import struct
 from typing import NamedTuple
 
-from app.persistence import lzf
+from app.numeric import strtod
+from app.persistence import integrity, lzf
 from app.persistence.crc64 import crc64
+from app.persistence.integrity import backlen_size
 from app.store.hash import HashValue
 from app.store.keyspace import copy_value, now_ms
 from app.store.list import ListValue
@@ -83,6 +90,13 @@ ENC_INT8, ENC_INT16, ENC_INT32, ENC_LZF = 0, 1, 2, 3
 QUICKLIST_NODE_PLAIN, QUICKLIST_NODE_PACKED = 1, 2
 STREAM_ITEM_FLAG_DELETED, STREAM_ITEM_FLAG_SAMEFIELDS = 1, 2
 
+# Switches DEBUG sets for tests (app/commands/debug.py), read where Redis reads them:
+# SET-SKIP-CHECKSUM-VALIDATION stops the CRC64 checks of files and DUMP payloads;
+# QUICKLIST-PACKED-THRESHOLD is the size from which a list element gets a quicklist node
+# of its own (a "plain" node) instead of a place in a listpack.
+skip_checksum_validation = False
+quicklist_packed_threshold = 1 << 30
+
 
 class RDBError(ValueError):
     """A file we cannot load; the message says what is wrong and at which offset."""
@@ -113,6 +127,11 @@ class _Cursor:
     def fail(self, message: str, at: int | None = None) -> RDBError:
         at = self.position if at is None else at
         return RDBError(f"{message} at offset {self.base + at}")
+
+    def integrity_failed(self) -> RDBError:
+        """Redis' words for a packed value that fails a check ("Hash listpack integrity
+        check failed"), at the offset where the value starts."""
+        return self.fail(f"{self.what[:1].upper()}{self.what[1:]} integrity check failed", 0)
 
     def take(self, count: int) -> bytes:
         start = self.position
@@ -217,16 +236,38 @@ class _Reader(_Cursor):
 # --------------------------------------------------------------------------- packed blobs
 
 
+_UINT32 = struct.Struct("<I")
+_UINT64_MASK = (1 << 64) - 1
+_INTSET_CODES = {2: "h", 4: "i", 8: "q"}
+
+
 def _ziplist(cursor: _Cursor) -> list[bytes]:
-    """The entries of a ziplist (ziplist.c): header, entries, 0xFF."""
-    cursor.take(10)  # zlbytes, zltail, zllen: the entries themselves say all we need
+    """The entries of a ziplist (ziplist.c): zlbytes, zltail, zllen, entries, 0xFF.
+
+    Ziplists come only from files of Redis before 7.0, which converts them as it loads
+    them and checks everything whatever sanitize-dump-payload says
+    (ziplistValidateIntegrity): the byte count against the size, the end byte, each
+    entry's record of the previous entry's size, the tail offset (where the last entry
+    starts) and the count, unless it is 65535 ("unknown")."""
+    data = cursor.data
+    if len(data) < 11:
+        raise cursor.integrity_failed()
+    total, tail, count = struct.unpack_from("<IIH", data)
+    if total != len(data) or data[-1] != 0xFF or tail >= len(data):
+        raise cursor.integrity_failed()
+    cursor.position = 10
     entries = []
+    previous_size = 0
+    last_start = None
     while True:
+        start = cursor.position
         previous_length = cursor.byte()  # the end marker is where a prevlen would start
         if previous_length == 0xFF:
             break
-        if previous_length == 0xFE:
-            cursor.take(4)  # a 5-byte previous-entry length
+        if previous_length == 0xFE:  # a 5-byte previous-entry length
+            previous_length = _UINT32.unpack(cursor.take(4))[0]
+        if previous_length != previous_size:
+            raise cursor.integrity_failed()
         header = cursor.byte()
         kind = header >> 6
         if kind == 0:
@@ -249,25 +290,25 @@ def _ziplist(cursor: _Cursor) -> list[bytes]:
             entries.append(b"%d" % ((header & 0x0F) - 1))
         else:
             raise cursor.fail(f"bad ziplist entry encoding 0x{header:02x}", cursor.position - 1)
+        previous_size = cursor.position - start
+        last_start = start
+    if (cursor.position != len(data) or last_start is not None and last_start != tail
+            or count not in (len(entries), 65535)):
+        raise cursor.integrity_failed()
     return entries
 
 
-def _backlen_size(size: int) -> int:
-    """How many bytes a listpack entry's back-length takes, for an entry of ``size``."""
-    if size <= 127:
-        return 1
-    if size < 16383:
-        return 2
-    if size < 2097151:
-        return 3
-    if size < 268435455:
-        return 4
-    return 5
-
-
 def _listpack(cursor: _Cursor) -> list[bytes | int]:
-    """The entries of a listpack (listpack.c): integers as ints, strings as bytes."""
-    cursor.take(6)  # total bytes, element count
+    """The entries of a listpack (listpack.c): integers as ints, strings as bytes.
+
+    Its frame is always checked, as Redis does (lpValidateIntegrity's shallow part):
+    the header's byte count is the blob's size and the last byte is the end byte.
+    Entries are read up to the first end byte; checking each of them is the caller's
+    business when asked (integrity.listpack_valid)."""
+    data = cursor.data
+    if len(data) < 7 or data[-1] != 0xFF or _UINT32.unpack_from(data)[0] != len(data):
+        raise cursor.integrity_failed()
+    cursor.position = 6  # past the byte count and the element count
     entries: list[bytes | int] = []
     while True:
         start = cursor.position
@@ -295,39 +336,62 @@ def _listpack(cursor: _Cursor) -> list[bytes | int]:
             entries.append(struct.unpack("<q", cursor.take(8))[0])
         else:
             raise cursor.fail(f"bad listpack entry encoding 0x{header:02x}", start)
-        cursor.take(_backlen_size(cursor.position - start))
+        cursor.take(backlen_size(cursor.position - start))
     return entries
+
+
+def _listpack_length(cursor: _Cursor, entries: list) -> int:
+    """lpLength: the header's element count, which Redis trusts (a listpack whose header
+    says 0 is an empty one to it), unless the count is "unknown" (65535)."""
+    count = cursor.data[4] | cursor.data[5] << 8
+    return len(entries) if count == integrity.LISTPACK_UNKNOWN_COUNT else count
 
 
 def _as_bytes(entries) -> list[bytes]:
     return [entry if isinstance(entry, bytes) else b"%d" % entry for entry in entries]
 
 
-def _intset(cursor: _Cursor) -> list[bytes]:
-    width, count = struct.unpack("<II", cursor.take(8))
-    if width not in (2, 4, 8):
-        raise cursor.fail(f"bad intset width {width}", 0)
-    code = {2: "h", 4: "i", 8: "q"}[width]
-    return [b"%d" % value for value in struct.unpack(f"<{count}{code}", cursor.take(width * count))]
+def _intset(cursor: _Cursor, deep: bool) -> list[bytes]:
+    """The members of an intset (intset.c): width, count, then the members. Always
+    checked: a known width, a size of exactly 8 + width * count, at least one member;
+    ``deep`` also wants them strictly ascending (intsetValidateIntegrity)."""
+    data = cursor.data
+    width, count = struct.unpack_from("<II", data) if len(data) >= 8 else (0, 0)
+    code = _INTSET_CODES.get(width)
+    if code is None or 8 + width * count != len(data) or not count:
+        raise cursor.integrity_failed()
+    numbers = struct.unpack_from(f"<{count}{code}", data, 8)
+    if deep and not integrity.strictly_ascending(numbers):
+        raise cursor.integrity_failed()
+    return [b"%d" % number for number in numbers]
 
 
 def _zipmap(cursor: _Cursor) -> list[bytes]:
-    """Field, value, field, value... of a zipmap (Redis before 2.6)."""
-    cursor.byte()  # the entry count, 254 when unknown
+    """Field, value, field, value... of a zipmap (Redis before 2.6), checked in full
+    whatever sanitize-dump-payload says, as Redis does (zipmapValidateIntegrity, then a
+    search for a field twice): the end byte, every entry inside the blob, at least one
+    entry, and the count unless it is 254 ("unknown")."""
+    data = cursor.data
+    if len(data) < 2 or data[-1] != 0xFF:
+        raise cursor.integrity_failed()
+    cursor.position = 1  # past the count
     items = []
     while True:
         size = cursor.byte()
         if size == 0xFF:
             break
-        if size == 254:
-            size = struct.unpack("<I", cursor.take(4))[0]
+        if size >= 254:
+            size = _UINT32.unpack(cursor.take(4))[0]
         field = cursor.take(size)
         size = cursor.byte()
-        if size == 254:
-            size = struct.unpack("<I", cursor.take(4))[0]
+        if size >= 254:
+            size = _UINT32.unpack(cursor.take(4))[0]
         free = cursor.byte()
         items += [field, cursor.take(size)]
         cursor.take(free)
+    count = len(items) // 2
+    if not count or data[0] not in (count, 254) or not integrity.pairs_valid(items):
+        raise cursor.integrity_failed()
     return items
 
 
@@ -340,15 +404,17 @@ def _pairs(flat: list) -> list[tuple]:
 
 class _ValueBuilder:
     """Turns what a file holds into our value classes, encoded as our commands would
-    encode them under the current thresholds (as Redis converts on load)."""
+    encode them under the current thresholds (as Redis converts on load). ``deep``
+    says whether packed values get the deep checks (integrity.py) on the way."""
 
-    def __init__(self, config):
+    def __init__(self, config, deep: bool = False):
         self.hash_entries = config["hash-max-listpack-entries"]
         self.hash_value = config["hash-max-listpack-value"]
         self.intset_entries = config["set-max-intset-entries"]
         self.zset_limits = Limits(config["zset-max-listpack-entries"], config["zset-max-listpack-value"])
         self.node_bytes = config["stream-node-max-bytes"]
         self.node_entries = config["stream-node-max-entries"]
+        self.deep = deep
 
     def hash(self, pairs) -> HashValue:
         value = HashValue()
@@ -360,57 +426,21 @@ class _ValueBuilder:
 
 
 def _read_value(reader: _Reader, kind: int, build: _ValueBuilder):
-    """One value of type ``kind``; None for an empty collection (Redis skips those)."""
+    """One value of type ``kind``; None for an empty collection (Redis skips those).
+
+    The checks Redis makes whatever sanitize-dump-payload says are made on the way
+    (a blob's frame, a member twice where Redis would notice it, a NaN score...), the
+    deep ones only with ``build.deep``."""
     if kind == TYPE_STRING:
         return reader.string()
-    if kind == TYPE_LIST:
-        return ListValue(reader.string() for _ in range(reader.length())) or None
+    if kind in (TYPE_LIST, TYPE_LIST_ZIPLIST, TYPE_LIST_QUICKLIST, TYPE_LIST_QUICKLIST_2):
+        return _read_list(reader, kind, build) or None
     if kind in (TYPE_SET, TYPE_SET_INTSET, TYPE_SET_LISTPACK):
-        if kind == TYPE_SET:
-            members = [reader.string() for _ in range(reader.length())]
-        elif kind == TYPE_SET_INTSET:
-            members = _intset(reader.packed("intset"))
-        else:
-            members = _as_bytes(_listpack(reader.packed("listpack")))
-        return set_of(members, build.intset_entries) if members else None
-    if kind in (TYPE_ZSET, TYPE_ZSET_2):
-        score = reader.text_double if kind == TYPE_ZSET else reader.binary_double
-        pairs = [(reader.string(), score()) for _ in range(reader.length())]
-        return build.zset(pairs) if pairs else None
-    if kind in (TYPE_ZSET_ZIPLIST, TYPE_ZSET_LISTPACK):
-        flat = _ziplist(reader.packed("ziplist")) if kind == TYPE_ZSET_ZIPLIST else _listpack(reader.packed("listpack"))
-        pairs = [(member if isinstance(member, bytes) else b"%d" % member, float(score))
-                 for member, score in _pairs(flat)]
-        return build.zset(pairs) if pairs else None
-    if kind == TYPE_HASH:
-        pairs = [(reader.string(), reader.string()) for _ in range(reader.length())]
-        return build.hash(pairs) if pairs else None
-    if kind in (TYPE_HASH_ZIPMAP, TYPE_HASH_ZIPLIST, TYPE_HASH_LISTPACK):
-        if kind == TYPE_HASH_ZIPMAP:
-            flat = _zipmap(reader.packed("zipmap"))
-        elif kind == TYPE_HASH_ZIPLIST:
-            flat = _ziplist(reader.packed("ziplist"))
-        else:
-            flat = _as_bytes(_listpack(reader.packed("listpack")))
-        return build.hash(_pairs(flat)) if flat else None
-    if kind == TYPE_LIST_ZIPLIST:
-        return ListValue(_ziplist(reader.packed("ziplist"))) or None
-    if kind == TYPE_LIST_QUICKLIST:
-        elements = ListValue()
-        for _ in range(reader.length()):
-            elements.extend(_ziplist(reader.packed("ziplist")))
-        return elements or None
-    if kind == TYPE_LIST_QUICKLIST_2:
-        elements = ListValue()
-        for _ in range(reader.length()):
-            container = reader.length()
-            if container == QUICKLIST_NODE_PLAIN:
-                elements.append(reader.string())
-            elif container == QUICKLIST_NODE_PACKED:
-                elements.extend(_as_bytes(_listpack(reader.packed("listpack"))))
-            else:
-                raise reader.fail(f"bad quicklist container {container}")
-        return elements or None
+        return _read_set(reader, kind, build)
+    if kind in (TYPE_ZSET, TYPE_ZSET_2, TYPE_ZSET_ZIPLIST, TYPE_ZSET_LISTPACK):
+        return _read_zset(reader, kind, build)
+    if kind in (TYPE_HASH, TYPE_HASH_ZIPMAP, TYPE_HASH_ZIPLIST, TYPE_HASH_LISTPACK):
+        return _read_hash(reader, kind, build)
     if kind in (TYPE_STREAM_LISTPACKS, TYPE_STREAM_LISTPACKS_2, TYPE_STREAM_LISTPACKS_3):
         return _read_stream(reader, kind, build)
     if kind in (TYPE_MODULE_PRE_GA, TYPE_MODULE_2):
@@ -418,31 +448,146 @@ def _read_value(reader: _Reader, kind: int, build: _ValueBuilder):
     raise reader.fail(f"unknown value type {kind}")
 
 
+def _check_listpack(cursor: _Cursor, entries: list, pairs: bool = False) -> None:
+    """The deep checks of a listpack already read into ``entries``: every entry well
+    formed and counted right, and for a hash or a sorted set (``pairs``) an even
+    number of entries with no field twice (lpPairsValidateIntegrityAndDups)."""
+    if not integrity.listpack_valid(cursor.data) or pairs and not integrity.pairs_valid(_as_bytes(entries)):
+        raise cursor.integrity_failed()
+
+
+def _read_list(reader: _Reader, kind: int, build: _ValueBuilder) -> ListValue:
+    if kind == TYPE_LIST:
+        return ListValue(reader.string() for _ in range(reader.length()))
+    if kind == TYPE_LIST_ZIPLIST:
+        return ListValue(_ziplist(reader.packed("list ziplist")))
+    elements = ListValue()
+    for _ in range(reader.length()):
+        if kind == TYPE_LIST_QUICKLIST:  # Redis 3.2 to 6.2: every node a ziplist
+            elements.extend(_ziplist(reader.packed("ziplist")))
+            continue
+        container = reader.length()
+        if container == QUICKLIST_NODE_PLAIN:
+            element = reader.string()
+            if not element:  # Redis reads no node of zero bytes, plain or packed
+                raise reader.fail("an empty quicklist node")
+            elements.append(element)
+        elif container == QUICKLIST_NODE_PACKED:
+            cursor = reader.packed("listpack")
+            entries = _listpack(cursor)
+            if build.deep:
+                _check_listpack(cursor, entries)
+            if _listpack_length(cursor, entries):  # Redis drops a node whose header says 0
+                elements.extend(_as_bytes(entries))
+        else:
+            raise reader.fail("Quicklist integrity check failed")
+    return elements
+
+
+def _read_set(reader: _Reader, kind: int, build: _ValueBuilder):
+    if kind == TYPE_SET:
+        members = [reader.string() for _ in range(reader.length())]
+    elif kind == TYPE_SET_INTSET:
+        members = _intset(reader.packed("intset"), build.deep)
+    else:  # Redis 7.2's small sets
+        cursor = reader.packed("set listpack")
+        entries = _listpack(cursor)
+        if build.deep:
+            _check_listpack(cursor, entries)
+        members = _as_bytes(entries) if _listpack_length(cursor, entries) else []
+    if not members:
+        return None
+    value = set_of(members, build.intset_entries)
+    # Redis adds the members of a plain set one by one and notices one twice; a packed
+    # set's duplicates only the deep checks find (an unsorted intset was refused above).
+    if len(value) != len(members) and (kind == TYPE_SET or build.deep):
+        raise reader.fail("Duplicate set members detected")
+    return value
+
+
+def _read_zset(reader: _Reader, kind: int, build: _ValueBuilder):
+    if kind in (TYPE_ZSET, TYPE_ZSET_2):
+        score = reader.text_double if kind == TYPE_ZSET else reader.binary_double
+        pairs = [(reader.string(), score()) for _ in range(reader.length())]
+        if not pairs:
+            return None
+        # Redis inserts each member in its skip list and dictionary, whatever the
+        # setting, and refuses a NaN score or a member twice.
+        if any(score != score for _member, score in pairs):
+            raise reader.fail("Zset with NAN score detected")
+        value = build.zset(pairs)
+        if len(value) != len(pairs):
+            raise reader.fail("Duplicate zset fields detected")
+        return value
+    if kind == TYPE_ZSET_ZIPLIST:
+        cursor = reader.packed("zset ziplist")
+        flat = _ziplist(cursor)
+        if not integrity.pairs_valid(flat):  # Redis checks converted ziplists in full
+            raise cursor.integrity_failed()
+        empty = not flat
+    else:
+        cursor = reader.packed("zset listpack")
+        flat = _listpack(cursor)
+        if build.deep:
+            _check_listpack(cursor, flat, pairs=True)
+        empty = _listpack_length(cursor, flat) < 2  # no pair, as zsetLength counts
+    pairs = [(member if isinstance(member, bytes) else b"%d" % member,  # integer scores need no call
+              float(score) if score.__class__ is int else _text_score(score)) for member, score in _pairs(flat)]
+    return build.zset(pairs) if pairs and not empty else None
+
+
+def _read_hash(reader: _Reader, kind: int, build: _ValueBuilder):
+    if kind == TYPE_HASH:
+        pairs = [(reader.string(), reader.string()) for _ in range(reader.length())]
+        if not pairs:
+            return None
+        value = build.hash(pairs)
+        # Redis notices a field twice once the hash is a table (big from the start, or a
+        # long value); a small one only the deep checks look through.
+        if len(value) != len(pairs) and (build.deep or len(pairs) > build.hash_entries or value.index is not None):
+            raise reader.fail("Duplicate hash fields detected")
+        return value
+    if kind == TYPE_HASH_ZIPMAP:
+        flat = _zipmap(reader.packed("zipmap"))
+    elif kind == TYPE_HASH_ZIPLIST:
+        cursor = reader.packed("hash ziplist")
+        flat = _ziplist(cursor)
+        if not integrity.pairs_valid(flat):  # Redis checks converted ziplists in full
+            raise cursor.integrity_failed()
+    else:
+        cursor = reader.packed("hash listpack")
+        entries = _listpack(cursor)
+        if build.deep:
+            _check_listpack(cursor, entries, pairs=True)
+        flat = _as_bytes(entries) if _listpack_length(cursor, entries) >= 2 else []
+    return build.hash(_pairs(flat)) if flat else None
+
+
+def _text_score(entry: bytes) -> float:
+    """A packed sorted set's score stored as text, read as Redis reads it (zzlStrtod:
+    strtod over at most 127 bytes), so "1.5abc" is 1.5 and "abc" is 0: Redis checks no
+    score of a packed sorted set, even deeply."""
+    if len(entry) < 128 and b"_" not in entry:  # what float() reads, strtod reads alike
+        try:
+            return float(entry)
+        except ValueError:
+            pass
+    return strtod(entry[:127])[0]
+
+
 def _read_stream(reader: _Reader, kind: int, build: _ValueBuilder) -> Stream:
     """A stream: its listpack nodes, counters, then consumer groups with their PELs."""
     stream = Stream()
+    node_keys = set()
     for _ in range(reader.length()):
         master_key = reader.string()
         if len(master_key) != 16:
-            raise reader.fail("bad stream node key")
-        master_ms, master_seq = struct.unpack(">QQ", master_key)
-        entries = iter(_listpack(reader.packed("stream listpack")))
-        next(entries), next(entries)  # live and deleted counts
-        master_fields = [next(entries) for _ in range(next(entries))]
-        next(entries)  # the master entry's terminator
-        for flags in entries:
-            entry_id = (master_ms + next(entries), master_seq + next(entries))
-            if flags & STREAM_ITEM_FLAG_SAMEFIELDS:
-                fields = []
-                for name in master_fields:
-                    fields += [name, next(entries)]
-            else:
-                fields = []
-                for _ in range(next(entries)):
-                    fields += [next(entries), next(entries)]
-            next(entries)  # the entry's element count, for walking backwards
-            if not flags & STREAM_ITEM_FLAG_DELETED:
-                stream.append(entry_id, tuple(_as_bytes(fields)), build.node_bytes, build.node_entries)
+            raise reader.fail("Stream node key entry is not the size of a stream ID")
+        if master_key in node_keys:
+            raise reader.fail("Listpack re-added with existing key")
+        node_keys.add(master_key)
+        cursor = reader.packed("stream listpack")
+        _read_stream_node(cursor, struct.unpack(">QQ", master_key), stream, build)
     length = reader.length()
     if length != stream.length:
         raise reader.fail(f"stream length {length} does not match its {stream.length} entries")
@@ -453,34 +598,98 @@ def _read_stream(reader: _Reader, kind: int, build: _ValueBuilder) -> Stream:
         stream.entries_added = reader.length()
     for _ in range(reader.length()):
         name = reader.string()
-        group = ConsumerGroup(reader.stream_id(), -1)
-        if kind >= TYPE_STREAM_LISTPACKS_2:
-            entries_read = reader.length()
-            group.entries_read = -1 if entries_read == 2**64 - 1 else entries_read
+        if name in stream.groups:
+            raise reader.fail("Duplicated consumer group name")
+        stream.groups[name] = _read_group(reader, kind, build)
+    return stream
+
+
+def _read_stream_node(cursor: _Cursor, master: tuple[int, int], stream: Stream, build: _ValueBuilder) -> None:
+    """Append one node's live entries to ``stream``. Its layout is the one
+    integrity.stream_node_valid describes; only the deep checks verify all of it."""
+    entries = _listpack(cursor)
+    if not entries:
+        raise cursor.fail("Empty listpack inside stream", 0)
+    if build.deep and (integrity.listpack_entries(cursor.data) is None or not integrity.stream_node_valid(
+            [entry if entry.__class__ is int else _as_integer(entry) for entry in entries])):
+        raise cursor.integrity_failed()
+    items = iter(entries)
+
+    def number() -> int:
+        entry = next(items)
+        value = entry if entry.__class__ is int else _as_integer(entry)
+        if value is None:
+            raise cursor.fail("Stream listpack holds text where a number belongs", 0)
+        return value
+
+    number(), number()  # live and deleted counts
+    master_fields = [next(items) for _ in range(number())]
+    number()  # the master entry's terminator
+    for flags in items:
+        flags = flags if flags.__class__ is int else _as_integer(flags)
+        if flags is None:
+            raise cursor.fail("Stream listpack holds text where a number belongs", 0)
+        # IDs are unsigned 64-bit: Redis adds the differences with wrap-around.
+        entry_id = ((master[0] + number()) & _UINT64_MASK, (master[1] + number()) & _UINT64_MASK)
+        fields = []
+        if flags & STREAM_ITEM_FLAG_SAMEFIELDS:
+            for name in master_fields:
+                fields += [name, next(items)]
+        else:
+            for _ in range(number()):
+                fields += [next(items), next(items)]
+        next(items)  # the entry's element count, for walking backwards
+        if not flags & STREAM_ITEM_FLAG_DELETED:
+            stream.append(entry_id, tuple(_as_bytes(fields)), build.node_bytes, build.node_entries)
+
+
+def _read_group(reader: _Reader, kind: int, build: _ValueBuilder) -> ConsumerGroup:
+    """A consumer group: last delivered ID, entries read, its PEL, then its consumers
+    each with the IDs of its own pending entries, which must be in the group's PEL and
+    belong to no one else (Redis refuses those, and a PEL entry twice, always)."""
+    group = ConsumerGroup(reader.stream_id(), -1)
+    if kind >= TYPE_STREAM_LISTPACKS_2:
+        entries_read = reader.length()
+        group.entries_read = -1 if entries_read == 2**64 - 1 else entries_read
+    for _ in range(reader.length()):
+        entry_id = struct.unpack(">QQ", reader.take(16))
+        if entry_id in group.pending:
+            raise reader.fail("Duplicated global PEL entry loading stream consumer group")
+        group.pending.add(entry_id, PendingEntry(None, reader.uint64(), reader.length()))
+    for _ in range(reader.length()):
+        consumer = Consumer(reader.string(), reader.uint64())
+        if consumer.name in group.consumers:
+            raise reader.fail("Duplicate stream consumer detected")
+        if kind >= TYPE_STREAM_LISTPACKS_3:
+            reader.uint64()  # active time (7.2); we keep the seen time only
         for _ in range(reader.length()):
             entry_id = struct.unpack(">QQ", reader.take(16))
-            group.pending.add(entry_id, PendingEntry(None, reader.uint64(), reader.length()))
-        for _ in range(reader.length()):
-            consumer = Consumer(reader.string(), reader.uint64())
-            if kind >= TYPE_STREAM_LISTPACKS_3:
-                reader.uint64()  # active time (7.2); we keep the seen time only
-            for _ in range(reader.length()):
-                entry_id = struct.unpack(">QQ", reader.take(16))
-                pending = group.pending.get(entry_id)
-                if pending is None:
-                    raise reader.fail("consumer pending entry missing from its group's PEL")
-                pending.consumer = consumer
-                consumer.pending.add(entry_id, pending)
-            group.consumers[consumer.name] = consumer
-        stream.groups[name] = group
-    return stream
+            pending = group.pending.get(entry_id)
+            if pending is None:
+                raise reader.fail("Consumer entry not found in group global PEL")
+            if pending.consumer is not None:
+                raise reader.fail("Duplicated consumer PEL entry loading a stream consumer group")
+            pending.consumer = consumer
+            consumer.pending.add(entry_id, pending)
+        group.consumers[consumer.name] = consumer
+    if build.deep and any(pending.consumer is None for pending in group.pending.entries.values()):
+        raise reader.fail("Stream CG PEL entry without consumer")
+    return group
 
 
 # --------------------------------------------------------------------------- the file
 
 
-def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]:
-    """Every key of an RDB file, minus those whose deadline is at or before ``now``.
+def sanitize_on_load(config) -> bool:
+    """Whether loading a file (at start-up, DEBUG RELOAD, a replica's full sync, an
+    AOF's RDB preamble) runs the deep checks: only with sanitize-dump-payload yes, as
+    Redis trusts what it loads under "clients" (it checks the payloads of clients)."""
+    return config["sanitize-dump-payload"] == "yes"
+
+
+def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False) -> list[LoadedKey]:
+    """Every key of an RDB file, minus those whose deadline is at or before ``now``;
+    ``deep`` runs the deep checks of packed values (`sanitize_on_load` says when).
 
     Raises `RDBError` for anything wrong with the file, before anything is loaded.
     """
@@ -491,7 +700,7 @@ def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]
     if not 1 <= version <= MAX_VERSION:
         raise RDBError(f"Can't handle RDB format version {version} at offset 5")
     reader.position = 9
-    build = _ValueBuilder(config)
+    build = _ValueBuilder(config, deep)
     keys: list[LoadedKey] = []
     db = 0
     deadline: int | None = None
@@ -534,21 +743,22 @@ def parse(data: bytes, config, now: int, databases: int = 16) -> list[LoadedKey]
         if version >= 5:
             checksum_at = reader.position
             expected = reader.uint64()
-            if expected and config["rdbchecksum"] and expected != crc64(data[:checksum_at]):
+            if expected and config["rdbchecksum"] and not skip_checksum_validation \
+                    and expected != crc64(data[:checksum_at]):
                 raise RDBError(f"Wrong RDB checksum at offset {checksum_at}")
     except (StopIteration, IndexError):
         raise RDBError(f"corrupt packed value before offset {reader.position}") from None
     return keys
 
 
-def load_file(path: str, config, now: int, databases: int = 16) -> list[LoadedKey] | None:
+def load_file(path: str, config, now: int, databases: int = 16, deep: bool = False) -> list[LoadedKey] | None:
     """The keys of the RDB file at ``path``, or None if there is no such file."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    return parse(data, config, now, databases)
+    return parse(data, config, now, databases, deep)
 
 
 def install(keyspace, keys: list[LoadedKey]) -> None:
@@ -703,22 +913,37 @@ def _write_stream(stream: Stream, compress: bool) -> bytes:
 
 
 def _quicklist(elements, fill: int, compress: bool) -> bytes:
-    """A list as Redis 7.0 writes it (type 18): its quicklist's nodes, each a listpack.
+    """A list as Redis 7.0 writes it (type 18): its quicklist's nodes, each a listpack,
+    or a single element (a plain node)."""
+    nodes = quicklist_nodes(elements, fill)
+    return _length(len(nodes)) + b"".join(bytes([container]) + _string(node, compress) for container, node in nodes)
+
+
+def quicklist_nodes(elements, fill: int) -> list[tuple[int, bytes]]:
+    """The nodes of the quicklist Redis 7.0 would hold ``elements`` in: (container, its
+    bytes), a listpack (QUICKLIST_NODE_PACKED) or one element as it is (PLAIN).
 
     The nodes are cut where RPUSH would have cut them (quicklist.c
     _quicklistNodeAllowInsert: a node takes an element while its estimated size stays
-    within the ``list-max-listpack-size`` limit), so a list built by pushing at the
-    tail is written byte for byte as Redis writes it."""
+    within the ``list-max-listpack-size`` limit, and an element as big as
+    `quicklist_packed_threshold` gets a plain node of its own), so a list built by
+    pushing at the tail is written byte for byte as Redis writes it."""
     limit = (4096, 8192, 16384, 32768, 65536)[min(-fill, 5) - 1] if fill < 0 else None
     nodes = []
     body: list[bytes] = []
     node_bytes = count = 0
     for element in elements:
         size = len(element)
+        if size >= quicklist_packed_threshold:
+            if count:
+                nodes.append((QUICKLIST_NODE_PACKED, _listpack_frame(b"".join(body), count)))
+                body, node_bytes, count = [], 0, 0
+            nodes.append((QUICKLIST_NODE_PLAIN, bytes(element)))
+            continue
         overhead = (1 if size < 254 else 5) + (1 if size < 64 else 2 if size < 16384 else 5)
         estimate = node_bytes + size + overhead
         if count and not (estimate <= limit if limit is not None else estimate <= 8192 and count < fill):
-            nodes.append(_listpack_frame(b"".join(body), count))
+            nodes.append((QUICKLIST_NODE_PACKED, _listpack_frame(b"".join(body), count)))
             body, node_bytes, count = [], 0, 0
         if not count:
             node_bytes = 7  # an empty listpack: header and end byte
@@ -727,8 +952,9 @@ def _quicklist(elements, fill: int, compress: bool) -> bytes:
         body.append(entry)
         node_bytes += len(entry)
         count += 1
-    nodes.append(_listpack_frame(b"".join(body), count))
-    return _length(len(nodes)) + b"".join(bytes([QUICKLIST_NODE_PACKED]) + _string(node, compress) for node in nodes)
+    if count:
+        nodes.append((QUICKLIST_NODE_PACKED, _listpack_frame(b"".join(body), count)))
+    return nodes
 
 
 def _score_text(score: float) -> bytes:
@@ -774,6 +1000,21 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     return TYPE_SET, _length(len(members)) + b"".join(_string(m, compress) for m in members)
 
 
+def serialized_length(value, config) -> int:
+    """The bytes of ``value`` in an RDB file, without its type and key: DEBUG OBJECT's
+    serializedlength (Redis: rdbSavedObjectLen)."""
+    return len(_write_value(value, config["rdbcompression"], config["list-max-listpack-size"])[1])
+
+
+def listpack_of(value) -> bytes | None:
+    """The listpack Redis keeps ``value`` in when OBJECT ENCODING says listpack (a small
+    hash or sorted set), as the file holds it; None for other encodings (DEBUG LISTPACK)."""
+    kind, payload = _write_value(value, False, -2)
+    if kind not in (TYPE_HASH_LISTPACK, TYPE_ZSET_LISTPACK):
+        return None
+    return _Reader(payload, what="payload").string()
+
+
 def _intset_bytes(members: list[bytes]) -> bytes:
     """An intset (intset.c): the width every member fits, the count, then the sorted
     members in that width."""
@@ -816,15 +1057,18 @@ def dump_payload(value, config) -> bytes:
     return body + struct.pack("<Q", crc64(body))
 
 
-def restore_payload(payload: bytes, config):
+def restore_payload(payload: bytes, config, deep: bool = False):
     """The value a DUMP payload holds, or RDBError with RESTORE's message. The checksum
-    is always verified, and a version newer than ours refused (verifyDumpPayload)."""
+    is verified (unless `skip_checksum_validation`), and a version newer than ours
+    refused (verifyDumpPayload); ``deep`` runs the deep checks of packed values
+    (RESTORE decides, from sanitize-dump-payload and who sent it)."""
     if (len(payload) < 10 or struct.unpack_from("<H", payload, len(payload) - 10)[0] > WRITE_VERSION
-            or struct.unpack_from("<Q", payload, len(payload) - 8)[0] != crc64(payload[:-8])):
+            or not skip_checksum_validation
+            and struct.unpack_from("<Q", payload, len(payload) - 8)[0] != crc64(payload[:-8])):
         raise RDBError("DUMP payload version or checksum are wrong")
     reader = _Reader(payload, what="payload")  # as Redis, a value may run into the footer
     try:
-        value = _read_value(reader, reader.byte(), _ValueBuilder(config))
+        value = _read_value(reader, reader.byte(), _ValueBuilder(config, deep))
     except (RDBError, StopIteration, IndexError):
         value = None
     if value is None:  # also an empty collection, which Redis refuses too

@@ -260,8 +260,10 @@ class MasterLink:
         payload = reader.exactly(int(header[1:]))
         log.notice(f"MASTER <-> REPLICA sync: receiving {len(payload)} bytes from master to disk")
         server = self.server
-        keys = rdb.parse(payload, server.config, now_ms(), len(server.keyspace.databases))
+        keys = rdb.parse(payload, server.config, now_ms(), len(server.keyspace.databases),
+                         rdb.sanitize_on_load(server.config))
         with server.keyspace.lock:
+            self._check_current()
             keyspace = server.keyspace
             log.notice("MASTER <-> REPLICA sync: Flushing old data")
             keyspace.flush_all()
