@@ -649,12 +649,13 @@ def _rewrite_lines(config: Config, parameter: Parameter) -> tuple[list[str], boo
     return [f"{name} {shown}"], not at_default
 
 
-def rewrite_config_text(config: Config, old_text: str) -> str:
+def rewrite_config_text(config: Config, old_text: str, force_all: bool = False) -> str:
     """The configuration file's new text, following Redis' rewriteConfig: comments,
     blank lines and unknown directives stay where they are; each parameter's first
     line is replaced by its current value (aliases become the parameter's name), its
     extra lines are dropped; parameters the file lacks are appended after a signature
-    comment, unless they are at their default; runs of blank lines become one."""
+    comment, unless they are at their default (or ``force_all``: DEBUG
+    CONFIG-REWRITE-FORCE-ALL writes them all); runs of blank lines become one."""
     lines: list[str | None] = []
     positions: dict[str, list[int]] = {}
     needs_signature = True
@@ -673,7 +674,7 @@ def rewrite_config_text(config: Config, old_text: str) -> str:
     for parameter in PARAMETERS:
         new_lines, force = _rewrite_lines(config, parameter)
         places = positions.pop(parameter.name, [])
-        if not places and not force:
+        if not places and not force and not force_all:
             continue
         for new_line in new_lines:
             if places:
@@ -697,7 +698,7 @@ def rewrite_config_text(config: Config, old_text: str) -> str:
     return "".join(out)
 
 
-def rewrite_config_file(config: Config, path: str) -> None:
+def rewrite_config_file(config: Config, path: str, force_all: bool = False) -> None:
     """CONFIG REWRITE: write the new text beside the file, then rename it over it (a
     crash leaves the old file or the new one, never half of one). Raises OSError."""
     try:
@@ -705,7 +706,7 @@ def rewrite_config_file(config: Config, path: str) -> None:
             old_text = handle.read()
     except FileNotFoundError:
         old_text = ""  # Redis writes a new file when the old one is gone
-    new_text = rewrite_config_text(config, old_text)
+    new_text = rewrite_config_text(config, old_text, force_all)
     temporary = f"{path}.tmp-{os.getpid()}"
     try:
         with open(temporary, "w", encoding="utf-8", errors="surrogateescape") as handle:

@@ -4,7 +4,9 @@ Like Redis' ``processCommand``, `execute` applies the rules that hold for every
 command, from the declarations in the command table, before calling the handler:
 
 1. look the command up (and its subcommand, for containers such as CONFIG);
-2. check the number of arguments against its arity;
+2. check the number of arguments against its arity, and refuse a protected command
+   (DEBUG, MODULE LOAD) unless ``enable-debug-command`` or ``enable-module-command``
+   allows it;
 3. refuse it with NOAUTH if the client must authenticate first and the command is not
    flagged ``no_auth``, and with NOPERM if the client's user may not run it on those
    keys and channels (app/acl.py; a user with every right costs one attribute test);
@@ -111,6 +113,21 @@ def _refusal_in_state(client: Client, entry: Command) -> ReplyError | None:
     return None
 
 
+def _protected_allowed(client: Client, parameter: str) -> bool:
+    """Whether ``enable-debug-command`` or ``enable-module-command`` lets this client run
+    the protected command: ``yes``, or ``local`` and a loopback connection."""
+    allowed = client.server.config[parameter]
+    return allowed == "yes" or (allowed == "local" and client.is_local())
+
+
+def _protected_refusal(entry: Command) -> ReplyError:
+    return ReplyError(
+        f"ERR {entry.name.partition('|')[0].upper()} command not allowed. If the {entry.protected} option is set "
+        'to "local", you can run it from a local connection, otherwise you need to set this option in the '
+        "configuration file, and then restart the server."
+    )
+
+
 def _refused_write(client: Client, entry: Command) -> ReplyError | None:
     """``server.write_refusal`` holds for commands flagged ``write``, for an EXEC that
     queued one (so a transaction queued before the state changed is refused whole, with
@@ -151,6 +168,8 @@ def execute_locked(client: Client, argv: list[bytes]):
     back to back instead of handing the lock (and the GIL) to another thread between
     each two (see `Connection.run_commands`)."""
     entry, start, refusal = lookup(argv)
+    if refusal is None and entry.protected is not None and not _protected_allowed(client, entry.protected):
+        refusal = _protected_refusal(entry)  # before authentication, as in Redis
     if refusal is None and not client.authenticated and not entry.no_auth:
         refusal = NOAUTH
     if refusal is None and not client.user.unrestricted:  # ACL rules (app/acl.py)

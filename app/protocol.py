@@ -21,6 +21,7 @@ Replies
     ==================  ======================  =======================
     ``str``             ``+OK``                 ``+OK``
     `ReplyError`        ``-ERR ...``            ``-ERR ...``
+    `RawError`          ``-any text``           ``-any text``
     ``int``             ``:1``                  ``:1``
     ``bytes``           ``$3 foo``              ``$3 foo``
     ``None``            ``$-1``                 ``_``
@@ -35,6 +36,7 @@ Replies
     ``bool``            ``:1``                  ``#t``
     `Verbatim`          ``$n text``             ``=n txt:text``
     `BigNumber`         ``$n digits``           ``(digits``
+    `Attributed`        the reply alone         ``|n pairs`` + reply
     `NO_REPLY`          nothing                 nothing
     ==================  ======================  =======================
 """
@@ -351,6 +353,12 @@ class ReplyError(Exception):
         self.message = message
 
 
+class RawError(ReplyError):
+    """An error reply Redis writes itself, as ``-<text>``, bypassing its error accounting
+    (DEBUG ERROR): it counts in neither INFO errorstats nor a command's failed calls,
+    which test only for `ReplyError` itself."""
+
+
 class _NullArray:
     """The null array: ``*-1`` in RESP2 (BLPOP timing out, EXEC aborted by WATCH)."""
 
@@ -403,6 +411,17 @@ class BigNumber(int):
     """An integer that may not fit 64 bits: RESP3 ``(``, a bulk string in RESP2."""
 
     __slots__ = ()
+
+
+class Attributed:
+    """A reply with RESP3 attributes before it: out-of-band data about the reply (a
+    map), which RESP2 has no way to say, so there only the reply goes out."""
+
+    __slots__ = ("attributes", "reply")
+
+    def __init__(self, attributes: dict, reply):
+        self.attributes = attributes
+        self.reply = reply
 
 
 class DoubleText:
@@ -464,7 +483,9 @@ class Encoder:
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
             DoubleText: (lambda double: b",%s\r\n" % double.text) if resp3 else (lambda double: _bulk(double.text)),
+            Attributed: self._attributed if resp3 else lambda value: self.encode(value.reply),
             ReplyError: self._error,
+            RawError: self._error,
             _NoReply: lambda _value: b"",
         }
 
@@ -528,6 +549,10 @@ class Encoder:
         return _bulk(b"%d" % value)
 
     # --- aggregates
+    def _attributed(self, value: Attributed) -> bytes:
+        pairs = self._map(value.attributes)  # "%n" and the pairs: the same as a map's
+        return b"|" + pairs[1:] + self.encode(value.reply)
+
     def _array(self, items) -> bytes:
         header = b"*%d\r\n" % len(items)
         if items and type(items[0]) is bytes and type(items[-1]) is bytes:
@@ -656,6 +681,10 @@ class ReplyParser:
                 items.append(item)
             wrap = {b"*": list, b"~": SetReply, b">": Push}[kind]
             return wrap(items), pos
+        if kind == b"|":  # attributes: read past them, the reply follows (as clients do)
+            for _ in range(2 * int(line)):
+                _item, pos = self._value(data, pos)
+            return self._value(data, pos)
         if kind == b"%":
             mapping = {}
             for _ in range(int(line)):

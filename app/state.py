@@ -294,6 +294,14 @@ class ServerState:
 
         Returns False, after logging why, only if the save failed without ``force``: the
         server then goes on serving, as Redis does."""
+        if self.prepare_for_shutdown(save, force):
+            os._exit(0)
+        return False
+
+    def prepare_for_shutdown(self, save: bool | None = None, force: bool = False) -> bool:
+        """All that `shut_down` does before the process ends (Redis: prepareForShutdown),
+        which DEBUG RESTART does too before it starts the server again; False if the
+        save failed without ``force``."""
         if self.loading:
             save = False
         if save or (save is None and self.config["save"]):
@@ -312,7 +320,7 @@ class ServerState:
             with contextlib.suppress(OSError):
                 os.remove(self.config["pidfile"])
         log.warning("Redis is now ready to exit, bye bye...")
-        os._exit(0)
+        return True
 
     def count_error(self, error: ReplyError) -> None:
         """Count an error reply by its code, the first word (INFO errorstats)."""

@@ -95,3 +95,25 @@ def test_lolwut_sizes_are_clamped(server, args):
     lines = art.splitlines()
     assert len(lines) <= 203
     assert lines[-1].endswith("Redis ver. 7.0.15")
+
+
+def test_protected_commands_are_refused_before_authentication(tmp_path):
+    """DEBUG and MODULE LOAD are protected: the refusal comes before NOAUTH and NOPERM,
+    from the dispatcher, as Redis' processCommand orders them."""
+    if redis_server_path() is None:
+        pytest.skip("redis-server is not installed: differential tests need it (apt-get install redis-server)")
+    script = """
+        MODULE LOAD /no/such/module.so
+        DEBUG HELP
+        DEBUG
+        MODULE LIST
+        AUTH pw
+        ACL SETUSER limited on nopass -@all
+        AUTH limited x
+        MODULE UNLOAD x
+        DEBUG SLEEP 0
+        MODULE LIST
+    """
+    with start_ours("--requirepass", "pw", "--save", "") as ours, \
+            start_reference("--requirepass", "pw", cwd=str(tmp_path)) as redis:
+        compare(ours.port, redis.port, script)

@@ -5,7 +5,7 @@ A Redis module is a shared library of C code that the server loads into its own 
 use for the library, so none is ever loaded: MODULE LIST answers an empty list, and LOAD
 and LOADEX fail as they fail in Redis when the library cannot be opened (the reason goes
 to the log, the client gets Redis' generic error). As in Redis, LOAD, LOADEX and UNLOAD
-are refused outright unless ``enable-module-command`` allows them.
+are protected: the dispatcher refuses them unless ``enable-module-command`` allows them.
 """
 
 from __future__ import annotations
@@ -19,18 +19,6 @@ container("module", group="server", since="4.0.0", summary="A container for modu
 
 def _module(name: str, **kwargs):
     return command(name, parent="module", group="server", **kwargs)
-
-
-def _check_allowed(client) -> None:
-    """Redis' guard for protected commands (enable-module-command no|yes|local)."""
-    allowed = client.server.config["enable-module-command"]
-    if allowed == "yes" or (allowed == "local" and client.is_local()):
-        return
-    raise ReplyError(
-        'ERR MODULE command not allowed. If the enable-module-command option is set to "local", you can run it '
-        "from a local connection, otherwise you need to set this option in the configuration file, and then "
-        "restart the server."
-    )
 
 
 def _cannot_load(path: bytes) -> ReplyError:
@@ -64,22 +52,21 @@ def module_list(client):
     return []  # none is ever loaded
 
 
-@_module("load", arity=-3, flags="admin noscript no_async_loading", since="4.0.0", summary="Load a module")
+@_module("load", arity=-3, flags="admin noscript no_async_loading", since="4.0.0", summary="Load a module",
+         protected="enable-module-command")
 def module_load(client, path: bytes, *args: bytes):
-    _check_allowed(client)
     raise _cannot_load(path)
 
 
 @_module("loadex", arity=-3, flags="admin noscript no_async_loading", since="7.0.0",
-         summary="Load a module with extended parameters")
+         summary="Load a module with extended parameters", protected="enable-module-command")
 def module_loadex(client, path: bytes, *args: bytes):
-    _check_allowed(client)
     # Redis reads CONFIG name value pairs and ARGS first, and logs a malformed list; either
     # way the load fails with the same reply.
     raise _cannot_load(path)
 
 
-@_module("unload", arity=3, flags="admin noscript no_async_loading", since="4.0.0", summary="Unload a module")
+@_module("unload", arity=3, flags="admin noscript no_async_loading", since="4.0.0", summary="Unload a module",
+         protected="enable-module-command")
 def module_unload(client, name: bytes):
-    _check_allowed(client)
     raise ReplyError("ERR Error unloading module: no such module with that name")

@@ -101,6 +101,10 @@ class Command:
     subcommands: dict[bytes, Command] = field(default_factory=dict)
     stats: CommandStats = field(default_factory=CommandStats)
     no_auth: bool = False  # read for every call, so a plain attribute, not a set lookup
+    # The parameter that allows a protected command (DEBUG, MODULE LOAD...), as Redis'
+    # CMD_PROTECTED: "enable-debug-command" or "enable-module-command"; None for others.
+    # Not a flag of COMMAND INFO, which does not show it.
+    protected: str | None = None
 
     def call(self, client, args):
         """Run the handler (the keyspace lock is held) and return its reply; count the call.
@@ -183,6 +187,7 @@ def command(
     summary: str,
     complexity: str = "O(1)",
     parent: str | None = None,
+    protected: str | None = None,
 ):
     """Register the decorated function as a command (or, with ``parent``, a subcommand)."""
 
@@ -204,6 +209,7 @@ def command(
             summary=summary,
             complexity=complexity,
             no_auth="no_auth" in flag_set,
+            protected=protected,
         )
         if parent:
             COMMANDS[parent.encode()].subcommands[name.encode()] = entry

@@ -1,4 +1,5 @@
-"""Server commands: COMMAND, CONFIG, INFO, SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, TIME, DEBUG, SHUTDOWN."""
+"""Server commands: COMMAND, CONFIG, INFO, SAVE, BGSAVE, BGREWRITEAOF, LASTSAVE, DBSIZE, FLUSHDB, FLUSHALL, TIME, SHUTDOWN
+(DEBUG, also of the server group, has a module of its own: app/commands/debug.py)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,11 @@ from app.commands.arguments import SYNTAX_ERROR, int32, keyword, text
 from app.commands.introspection import info_memory, latency_percentiles
 from app.commands.registry import COMMANDS, FLAG_ORDER, Command, CommandStats, KeySpec, all_commands, command, command_by_name, container
 from app.config import ConfigError, lookup_parameter, rewrite_config_file
+from app.open_files import clients_allowed
 from app.glob import compile_glob
-from app.persistence import rdb
 from app.persistence.aof_file import CANT_REWRITE
 from app.protocol import ReplyError, SetReply, Verbatim
 from app.state import REDIS_VERSION
-from app.store.keyspace import now_ms
 
 
 def _server(name: str, **kwargs):
@@ -293,6 +293,11 @@ def config_set(client, *args: bytes):
             changes[parameter.name] = parameter.updated(current, value)
         except ConfigError as error:
             raise failed(name, str(error)) from None
+    if "maxclients" in changes:  # Redis raises the open files limit, or says what it could
+        allowed = clients_allowed(changes["maxclients"])
+        if allowed != changes["maxclients"]:
+            raise failed("maxclients", f"The operating system is not able to handle the specified number of "
+                                       f"clients, try with {allowed}")
     rebinding = [name for name, parameter, _value in pairs
                  if parameter.restart and changes[parameter.name] != config[parameter.name]]
     if rebinding:
@@ -685,78 +690,7 @@ def time_(client):
     return [b"%d" % (now // 1_000_000), b"%d" % (now % 1_000_000)]
 
 
-# --------------------------------------------------------------------------- DEBUG, SHUTDOWN
-
-DEBUG_NOT_ALLOWED = (
-    'ERR DEBUG command not allowed. If the enable-debug-command option is set to "local", you can run '
-    "it from a local connection, otherwise you need to set this option in the configuration file, "
-    "and then restart the server."
-)
-
-
-def _is_local(client) -> bool:
-    host = client.addr.rsplit(":", 1)[0]
-    return host in ("127.0.0.1", "::1") or host.startswith("127.")
-
-
-@_server("debug", arity=-2, flags="admin noscript loading stale", since="1.0.0",
-         summary="A container for debugging commands", complexity="Depends on subcommand.")
-def debug(client, subcommand: bytes, *args: bytes):
-    allowed = client.server.config["enable-debug-command"]
-    if allowed == "no" or (allowed == "local" and not _is_local(client)):
-        raise ReplyError(DEBUG_NOT_ALLOWED)
-    name = keyword(subcommand)
-    if name == b"HELP":
-        return [
-            "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-            "SLEEP <seconds>",
-            "    Stop the server for <seconds>. Decimals allowed.",
-            "SET-ACTIVE-EXPIRE <0|1>",
-            "    Setting it to 0 disables expiring keys in background when they are not accessed.",
-            "HELP",
-            "    Prints this help.",
-        ]
-    if name == b"SLEEP" and len(args) == 1:
-        try:
-            seconds = float(args[0])
-        except ValueError:
-            seconds = 0.0
-        # Redis is single-threaded, so DEBUG SLEEP stalls every client; holding the
-        # keyspace lock while sleeping does the same here.
-        time.sleep(max(seconds, 0.0))
-        return "OK"
-    if name == b"SET-ACTIVE-EXPIRE" and len(args) == 1:
-        client.server.keyspace.active_expiry = args[0] != b"0"
-        return "OK"
-    if name == b"RELOAD":
-        return _debug_reload(client.server, [keyword(arg) for arg in args])
-    raise ReplyError(f"ERR unknown subcommand or wrong number of arguments for '{text(subcommand)}'. Try DEBUG HELP.")
-
-
-def _debug_reload(server, options: list[bytes]) -> str:
-    """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB file (unless NOSAVE),
-    empty the keyspace (unless NOFLUSH), and load the file back, as a restart would.
-    A loaded key replaces one still there (Redis does so with MERGE, and stops on a
-    duplicate without it)."""
-    if any(option not in (b"MERGE", b"NOFLUSH", b"NOSAVE") for option in options):
-        raise ReplyError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
-    keyspace = server.keyspace
-    if b"NOSAVE" not in options and not server.snapshots.save():
-        raise ReplyError("ERR")
-    dirty = keyspace.dirty
-    try:
-        keys = rdb.load_file(rdb.rdb_path(server.config), server.config, now_ms(), len(keyspace.databases))
-    except (rdb.RDBError, OSError) as error:
-        log.warning(f"Error loading the RDB file for DEBUG RELOAD: {error}")
-        keys = None
-    if keys is None:
-        raise ReplyError("ERR Error trying to load the RDB dump, check server logs.")
-    if b"NOFLUSH" not in options:
-        keyspace.flush_all()
-    rdb.install(keyspace, keys)
-    keyspace.dirty = dirty
-    log.warning("DB reloaded by DEBUG RELOAD")
-    return "OK"
+# --------------------------------------------------------------------------- SHUTDOWN (DEBUG: app/commands/debug.py)
 
 
 @_server("shutdown", arity=-1, flags="admin noscript loading stale no_multi allow_busy", since="1.0.0",

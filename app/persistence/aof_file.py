@@ -73,6 +73,7 @@ class AppendOnlyFile:
         self.manifest: Manifest | None = None
         self.fd: int | None = None  # the incr being appended to
         self.pending: list[bytes] = []  # appended, not yet written (see `append`)
+        self.flush_sleep = 0  # DEBUG AOF-FLUSH-SLEEP: microseconds to stall before each write, for tests
         self.temp_incr_fd = False  # fd is the temporary incr of a first rewrite
         self.last_timestamp = 0  # the last #TS annotation written (aof-timestamp-enabled)
         # Group commit: see the module docstring. `retired` are descriptors of incr files
@@ -291,6 +292,8 @@ class AppendOnlyFile:
         """Write what `append` kept, in order; the caller holds the keyspace lock."""
         if not self.pending:
             return
+        if self.flush_sleep:
+            time.sleep(self.flush_sleep / 1_000_000)  # under the lock: everyone waits, as in Redis
         data = b"".join(self.pending)
         self.pending = []
         view = memoryview(data)
