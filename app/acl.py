@@ -595,7 +595,8 @@ def _categories_of(name: bytes) -> tuple[str, ...]:
     categories themselves and for first-argument rules such as b"select|0"."""
     if name.startswith(b"@"):
         return ()
-    entry = _command_table().acl_command_by_name(name.decode("utf-8", "replace"))
+    table = _command_table()
+    entry = table.command_by_name(name.decode("utf-8", "replace"), table.acl_command)
     return entry.acl_categories if entry is not None else ()
 
 

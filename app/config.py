@@ -44,7 +44,7 @@ _MEMORY_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1024, "m": 1000**2, "mb": 1024*
 ULLONG_MAX = 2**64 - 1
 
 
-def _memory_bytes(text: str) -> int | None:
+def memory_bytes(text: str) -> int | None:
     """A size like ``512mb`` as Redis' ``memtoull`` reads it, wrapping around 64 bits as C
     does (strtoull saturates, the unit multiplies); None when it is not a size."""
     lowered = text.lower()
@@ -60,7 +60,7 @@ def _memory(low: int, high: int) -> Callable[[str], int]:
     size as negative, so it fails the range check as in Redis."""
 
     def parse(text: str) -> int:
-        value = _memory_bytes(text)
+        value = memory_bytes(text)
         if value is None:
             raise ConfigError("argument must be a memory value")
         if high <= LLONG_MAX and value > LLONG_MAX:
@@ -89,7 +89,7 @@ def _memory_or_percent(text: str) -> int:
         if percent > 100:
             raise ConfigError("percentage argument must be less or equal to 100")
         return -percent
-    value = _memory_bytes(text)
+    value = memory_bytes(text)
     if value is None:
         raise ConfigError("argument must be a memory or percent value")
     if value > LLONG_MAX:

@@ -77,9 +77,9 @@ def main(argv: list[str]) -> int:
             handle.write(f"{os.getpid()}\n")
     log.notice(f"Server initialized, version={REDIS_VERSION}, port={config['port']}")
     # Redis answers clients while it loads only every 2 MB read (its first chance comes
-    # after that much: loading-process-events-interval-bytes): a small file loads before anyone is answered, so clients never
-    # see LOADING for it (the tester connects at once and does not retry); a big one is
-    # loaded while we answer LOADING.
+    # after that much: loading-process-events-interval-bytes): a small file loads before
+    # anyone is answered, so clients never see LOADING for it (the tester connects at
+    # once and does not retry); a big one is loaded while we answer LOADING.
     state.loading = True
     answer_while_loading = bytes_to_load(state) >= config["loading-process-events-interval-bytes"]
     if answer_while_loading:

@@ -11,6 +11,7 @@ SYNTAX_ERROR = "ERR syntax error"
 NOT_INTEGER = "ERR value is not an integer or out of range"
 NOT_FLOAT = "ERR value is not a valid float"
 OUT_OF_RANGE = "ERR value is out of range"
+NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 
 def integer(arg: bytes, error: str = NOT_INTEGER) -> int:
@@ -38,6 +39,15 @@ def lookup_typed(db, key: bytes, value_type: type, read: bool = False):
 def text(arg: bytes) -> str:
     """An argument as text for an error message, any bytes kept as they are."""
     return arg.decode("utf-8", "surrogateescape")
+
+
+def positive(arg: bytes, error: str = NOT_POSITIVE) -> int:
+    """A count that must be 0 or more (Redis' getPositiveLongFromObjectOrReply);
+    ``error`` for anything else, words included."""
+    value = integer(arg, error)
+    if value < 0:
+        raise ReplyError(error)
+    return value
 
 
 def int32(arg: bytes, error: str | None = None) -> int:

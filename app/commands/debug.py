@@ -45,10 +45,10 @@ from collections import Counter
 from typing import Callable, NoReturn
 
 from app import log
-from app.commands.arguments import c_string, integer, text
+from app.commands.arguments import c_string, integer, positive, text
 from app.commands.generic import SHARED_REFCOUNT, shares_integers, string_encoding
 from app.commands.registry import command
-from app.config import _memory_bytes as memtoull  # Redis' memtoull: "1gb", "512k"...
+from app.config import memory_bytes as memtoull  # Redis' memtoull: "1gb", "512k"...
 from app.config import rewrite_config_file
 from app.digest import EMPTY, dataset_digest, hex_digest, value_digest
 from app.glob import GlobPattern
@@ -67,7 +67,6 @@ from app.store.set import SetValue
 from app.store.zset import SortedSet
 
 NO_SUCH_KEY = "ERR no such key"
-MUST_BE_POSITIVE = "ERR value is out of range, must be positive"
 
 # name -> (handler, fewest arguments, most arguments or None for any number)
 SUBCOMMANDS: dict[bytes, tuple[Callable, int, int | None]] = {}
@@ -228,14 +227,6 @@ def atoi(arg: bytes) -> int:
         end += 1
     value = min(max(sign * int(digits[:end]) if end else 0, -(2**63)), 2**63 - 1)
     return (value + 2**31) % 2**32 - 2**31
-
-
-def positive(arg: bytes) -> int:
-    """A C long of at least 0 (Redis' getPositiveLongFromObjectOrReply)."""
-    value = integer(arg, MUST_BE_POSITIVE)
-    if value < 0:
-        raise ReplyError(MUST_BE_POSITIVE)
-    return value
 
 
 # --------------------------------------------------------------------------- the data

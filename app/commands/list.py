@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import threading
 
-from app.commands.arguments import SYNTAX_ERROR, integer, keyword, lookup_typed, mpop_arguments, wrong_type
+from app.commands.arguments import SYNTAX_ERROR, integer, keyword, lookup_typed, mpop_arguments, positive, wrong_type
 from app.commands.registry import KeySpec, command
 from app.numeric import INF, INT64_MIN, parse_long_double, round_long_double
 from app.protocol import NULL_ARRAY, ReplyError
@@ -34,7 +34,6 @@ from app.store.list import ListValue
 # The two ends of a list, named by the first letter of Redis' event names (lpush, rpop).
 LEFT, RIGHT = "l", "r"
 
-NOT_POSITIVE = "ERR value is out of range, must be positive"
 RANK_ZERO = (
     "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... "
     "or use negative to start from the end of the list"
@@ -60,14 +59,6 @@ def _end(arg: bytes) -> str:
     if word == b"RIGHT":
         return RIGHT
     raise ReplyError(SYNTAX_ERROR)
-
-
-def _positive(arg: bytes, error: str) -> int:
-    """A count that must be 0 or more; ``error`` for anything else, words included."""
-    value = integer(arg, error)
-    if value < 0:
-        raise ReplyError(error)
-    return value
 
 
 def timeout_seconds(arg: bytes, milliseconds: bool = False) -> float | None:
@@ -256,7 +247,7 @@ def _pop_command(client, name: str, key: bytes, count_args: tuple[bytes, ...], e
     """LPOP and RPOP: one element (a bulk string), or with a count an array of them."""
     if len(count_args) > 1:
         raise ReplyError(f"ERR wrong number of arguments for '{name}' command")
-    count = _positive(count_args[0], NOT_POSITIVE) if count_args else None
+    count = positive(count_args[0]) if count_args else None
     db = client.db
     items = get_list(db, key)
     if items is None:
@@ -351,9 +342,9 @@ def lpos(client, key: bytes, element: bytes, *options: bytes):
             if rank == 0:
                 raise ReplyError(RANK_ZERO)
         elif option == b"COUNT":
-            count = _positive(value, "ERR COUNT can't be negative")
+            count = positive(value, "ERR COUNT can't be negative")
         elif option == b"MAXLEN":
-            maxlen = _positive(value, "ERR MAXLEN can't be negative")
+            maxlen = positive(value, "ERR MAXLEN can't be negative")
         else:
             raise ReplyError(SYNTAX_ERROR)
     items = get_list(client.db, key, read=True)

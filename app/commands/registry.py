@@ -226,11 +226,12 @@ def container(name: str, *, group: str, since: str, summary: str) -> None:
     command(name, arity=-2, group=group, since=since, summary=summary, complexity="Depends on subcommand.")(None)
 
 
-def command_by_name(name: str) -> Command | None:
-    """Find a command by its full name, "get" or "config|get" (COMMAND INFO, DOCS)."""
+def command_by_name(name: str, top=COMMANDS.get) -> Command | None:
+    """Find a command by its full name, "get" or "config|get" (COMMAND INFO, DOCS);
+    ``top`` finds the command itself (ACL rules look among the commands we lack too)."""
     parent, _, sub = name.lower().partition("|")
     # Names come from clients: any bytes, kept through surrogateescape.
-    entry = COMMANDS.get(parent.encode("utf-8", "surrogateescape"))
+    entry = top(parent.encode("utf-8", "surrogateescape"))
     if entry is not None and sub:
         return entry.subcommands.get(sub.encode("utf-8", "surrogateescape"))
     return entry
@@ -270,15 +271,6 @@ def acl_command(name: bytes) -> Command | None:
     """A command (not a subcommand) by its lower-case name, for ACL rules: one of ours,
     else one of Redis 7.0's that we lack, which ACL rules may name all the same."""
     return COMMANDS.get(name) or _foreign().get(name)
-
-
-def acl_command_by_name(name: str) -> Command | None:
-    """`command_by_name` for ACL rules: "get", "config|get", "cluster|info"."""
-    parent, _, sub = name.lower().partition("|")
-    entry = acl_command(parent.encode("utf-8", "surrogateescape"))
-    if entry is not None and sub:
-        return entry.subcommands.get(sub.encode("utf-8", "surrogateescape"))
-    return entry
 
 
 def acl_commands():

@@ -16,7 +16,7 @@ result that replaced a key).
 from __future__ import annotations
 
 from app.commands.arguments import (
-    SYNTAX_ERROR, integer, keyword, lookup_typed, random_count, random_picks, scan_cursor, scan_options,
+    SYNTAX_ERROR, integer, keyword, lookup_typed, positive, random_count, random_picks, scan_cursor, scan_options,
     wrong_type,
 )
 from app.commands.registry import KeySpec, command
@@ -24,8 +24,6 @@ from app.propagation import propagate_as
 from app.protocol import ReplyError, SetReply
 from app.store import events
 from app.store.set import SetValue, is_integer, set_of
-
-NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 # SPOP with a count rebuilds the set from the members it keeps when they are few: when
 # five times what remains is no more than what is popped (Redis' SPOP_MOVE_STRATEGY_MUL).
@@ -167,9 +165,7 @@ def spop(client, key: bytes, *options: bytes):
         raise ReplyError(SYNTAX_ERROR)
     count = None
     if options:
-        count = integer(options[0], NOT_POSITIVE)
-        if count < 0:
-            raise ReplyError(NOT_POSITIVE)
+        count = positive(options[0])
     db = client.db
     value = get_set(db, key)
     if value is None:

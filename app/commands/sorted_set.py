@@ -31,7 +31,7 @@ import random
 
 from app.commands.arguments import (
     NOT_FLOAT, SYNTAX_ERROR, c_string, integer, keyword, lookup_typed, mpop_arguments, paired_random_count, random_count,
-    random_picks, scan_cursor, scan_options, wrong_type,
+    positive, random_picks, scan_cursor, scan_options, wrong_type,
 )
 from app.commands.list import timeout_seconds
 from app.commands.registry import KeySpec, command
@@ -43,7 +43,6 @@ from app.store.zset import LEX_MAX, LEX_MIN, LexRange, Limits, ScoreRange, Sorte
 NAN_SCORE = "ERR resulting score is not a number (NaN)"
 NOT_A_FLOAT_RANGE = "ERR min or max is not a float"
 NOT_A_LEX_RANGE = "ERR min or max not valid string range item"
-NOT_POSITIVE = "ERR value is out of range, must be positive"
 
 
 def _zset(name: str, **kwargs):
@@ -68,14 +67,6 @@ def score_argument(arg: bytes, error: str = NOT_FLOAT) -> float:
     value = parse_double(arg)
     if value is None:
         raise ReplyError(error)
-    return value
-
-
-def _positive(arg: bytes) -> int:
-    """A count that must be 0 or more (getPositiveLongFromObjectOrReply)."""
-    value = integer(arg, NOT_POSITIVE)
-    if value < 0:
-        raise ReplyError(NOT_POSITIVE)
     return value
 
 
@@ -593,7 +584,7 @@ def _pop_command(client, key: bytes, count_args: tuple[bytes, ...], highest: boo
     RESP2, nested in RESP3)."""
     if len(count_args) > 1:
         raise ReplyError(SYNTAX_ERROR)
-    count = _positive(count_args[0]) if count_args else None
+    count = positive(count_args[0]) if count_args else None
     db = client.db
     zset = get_zset(db, key)
     if zset is None or count == 0:
