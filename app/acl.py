@@ -710,10 +710,12 @@ DRYRUN = {
 }
 
 
-def log_refusal(client, reason: str, object_: bytes, username: bytes) -> None:
-    """One line of ACL LOG for a refusal of ``client``'s command (or its failed AUTH)."""
+def log_refusal(client, reason: str, object_: bytes, username: bytes, context: str | None = None) -> None:
+    """One line of ACL LOG for a refusal of ``client``'s command (or its failed AUTH);
+    ``context`` is "lua" for a command a script ran."""
     server = client.server
-    context = "multi" if client.in_exec else "toplevel"
+    if context is None:
+        context = "multi" if client.in_exec else "toplevel"
     server.users.log.add(reason, context, object_, username, client.info_line(), server.config["acllog-max-len"])
 
 

@@ -73,6 +73,7 @@ class Client:
         self.multi: list | None = None
         self.multi_failed = False
         self.in_exec = False  # running EXEC's queue: blocking commands do not block
+        self.in_script = False  # a script of this client runs the command (app/scripting/run.py)
         self.watched: set[tuple[int, bytes]] = set()
         self.dirty_cas = False
         self.blocked_ns = 0  # how long the last blocking command waited (app/introspection.py)

@@ -128,29 +128,31 @@ def _protected_refusal(entry: Command) -> ReplyError:
     )
 
 
-def _refused_write(client: Client, entry: Command) -> ReplyError | None:
+def _refused_write(client: Client, entry: Command, argv: list[bytes]) -> ReplyError | None:
     """``server.write_refusal`` holds for commands flagged ``write``, for an EXEC that
     queued one (so a transaction queued before the state changed is refused whole, with
     EXECABORT, as Redis counts such an EXEC as a write), and, while it is MISCONF, for
     PING too, as Redis' processCommand says."""
     refusal = client.server.write_refusal
-    if "write" in entry.flags:
+    if "write" in entry.flags_for(client, argv):
         return refusal
-    if entry.name == "exec" and client.multi and any("write" in queued.flags for queued, _argv, _start in client.multi):
+    if entry.name == "exec" and client.multi and any(
+            "write" in queued.flags_for(client, queued_argv) for queued, queued_argv, _start in client.multi):
         return refusal
     if entry.name == "ping" and refusal.message.startswith("MISCONF"):
         return refusal
     return None
 
 
-def _oom_refusal(client: Client, entry: Command) -> ReplyError | None:
+def _oom_refusal(client: Client, entry: Command, argv: list[bytes]) -> ReplyError | None:
     """Over maxmemory, Redis refuses commands flagged ``denyoom``, an EXEC that
     queued one, and anything queued inside MULTI (but EXEC, DISCARD, QUIT and RESET)."""
-    if "denyoom" in entry.flags:
+    if "denyoom" in entry.flags_for(client, argv):
         return OOM
     if client.multi is not None:
         if entry.name == "exec":
-            return OOM if any("denyoom" in queued.flags for queued, _argv, _start in client.multi) else None
+            return OOM if any("denyoom" in queued.flags_for(client, queued_argv)
+                              for queued, queued_argv, _start in client.multi) else None
         if entry.name not in ("discard", "quit", "reset"):
             return OOM
     return None
@@ -176,19 +178,21 @@ def execute_locked(client: Client, argv: list[bytes]):
         refusal = acl.check(client, entry, argv)
     server = client.server
     if refusal is None and server.write_refusal is not None and not client.is_master:
-        refusal = _refused_write(client, entry)  # MISCONF, READONLY on a replica, NOREPLICAS
+        refusal = _refused_write(client, entry, argv)  # MISCONF, READONLY on a replica, NOREPLICAS
     if refusal is None and server.loading and "loading" not in entry.flags and not client.is_master:
         refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
+    if refusal is None and server.busy_script is not None and "allow_busy" not in entry.flags:
+        refusal = server.busy.refusal()  # a script runs too long: only SCRIPT KILL and the like
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
         server.hold_while_paused(client, entry)
         if server.write_refusal is not None and not client.is_master:
-            refusal = _refused_write(client, entry)  # a FAILOVER made this server a replica meanwhile
+            refusal = _refused_write(client, entry, argv)  # a FAILOVER made this server a replica meanwhile
     server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
     server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
     server.current_client = client
     if server.maxmemory and refusal is None and not client.is_master and not server.eviction.perform():
-        refusal = _oom_refusal(client, entry)  # over maxmemory with nothing to evict
+        refusal = _oom_refusal(client, entry, argv)  # over maxmemory with nothing to evict
     # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
     if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
         refusal = _refusal_in_state(client, entry)
@@ -211,6 +215,8 @@ def execute_locked(client: Client, argv: list[bytes]):
         client.argv = argv  # for the few errors that quote a word as the client typed it
         keyspace = server.keyspace
         dirty = keyspace.dirty
+        if server.monitors and "skip_monitor" in entry.flags:
+            monitor.feed(server, client, argv)  # EVAL: before the commands its script runs
         reply = entry.call(client, argv[start:])
         propagation = keyspace.propagation
         if propagation.enabled:  # replicas or an AOF: send what changed
@@ -231,7 +237,7 @@ def execute_locked(client: Client, argv: list[bytes]):
         # messages published to it (app/outbox.py).
         queue_reply(client, reply)
         reply = NO_REPLY
-    if server.monitors and refusal is None and "admin" not in entry.flags:
+    if server.monitors and refusal is None and not entry.flags & monitor.UNMONITORED:
         monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
     if client.tracking is not None and refusal is None:
         _track(client, entry, argv)

@@ -153,15 +153,22 @@ def load_data(state: ServerState) -> bool:
 
 
 def load_snapshot(state: ServerState) -> bool:
-    """Load ``<dir>/<dbfilename>`` if it exists; False (after saying why) if it is bad.
+    """Load ``<dir>/<dbfilename>`` if it exists; False (after saying why) if it is bad,
+    or holds function libraries that cannot be loaded (without lupa, say): starting
+    without them would lose them at the next save.
 
     Clients that connect meanwhile (a big file) are answered LOADING, but for the few
     commands flagged ``loading`` (INFO shows ``loading:1``)."""
     path = rdb.rdb_path(state.config)
     started = time.monotonic()
+    codes: list[bytes] = []
     try:
         keys = rdb.load_file(path, state.config, now_ms(), len(state.keyspace.databases),
-                             rdb.sanitize_on_load(state.config))
+                             rdb.sanitize_on_load(state.config), codes)
+        if keys is not None:
+            with state.keyspace.lock:
+                rdb.install_functions(state.functions, codes, "APPEND")
+                rdb.install(state.keyspace, keys)
     except rdb.RDBError as error:
         log.warning(f"Fatal error loading the DB {path}: {error}. Exiting.")
         return False
@@ -169,8 +176,6 @@ def load_snapshot(state: ServerState) -> bool:
         log.warning(f"Fatal error loading the DB {path}: {error.strerror}. Exiting.")
         return False
     if keys is not None:
-        with state.keyspace.lock:
-            rdb.install(state.keyspace, keys)
         log.notice(f"DB loaded from disk: {time.monotonic() - started:.3f} seconds")
     return True
 

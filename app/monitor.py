@@ -20,6 +20,9 @@ import time
 from app.quoting import sds_repr
 
 REDACTED = b"(redacted)"
+# Commands not shown after they ran: ``admin`` ones are too sensitive, and
+# ``skip_monitor`` ones (EVAL, FCALL) are shown before, ahead of the commands they run.
+UNMONITORED = frozenset({"admin", "skip_monitor"})
 
 
 def _shown(argv: list[bytes]) -> list[bytes]:
@@ -36,15 +39,17 @@ def _shown(argv: list[bytes]) -> list[bytes]:
     return argv
 
 
-def line(client, argv: list[bytes], now: float) -> bytes:
-    """One MONITOR line, as RESP's simple string (it never holds CR or LF: they are escaped)."""
-    origin = f"{client.db.index} {client.addr}"
+def line(client, argv: list[bytes], now: float, origin: str | None = None) -> bytes:
+    """One MONITOR line, as RESP's simple string (it never holds CR or LF: they are escaped).
+    ``origin`` replaces "<db> <address>" ("0 lua" for a command a script ran)."""
+    if origin is None:
+        origin = f"{client.db.index} {client.addr}"
     words = " ".join(sds_repr(arg) for arg in _shown(argv))
     return f"+{now:.6f} [{origin}] {words}\r\n".encode("utf-8", "surrogateescape")
 
 
-def feed(server, client, argv: list[bytes]) -> None:
+def feed(server, client, argv: list[bytes], origin: str | None = None) -> None:
     """Send the command ``client`` just ran to every monitor (the keyspace lock is held)."""
-    data = line(client, argv, time.time())
+    data = line(client, argv, time.time(), origin)
     for monitor in server.monitors:
         monitor.outbox.put(data, (0, 0, 0))  # the normal class: no limit, as Redis' monitors

@@ -31,6 +31,12 @@ from typing import Callable
 
 from app.protocol import encode_command  # the AOF and replicas get commands as clients send them
 
+# Where an entry goes, as Redis' PROPAGATE_AOF and PROPAGATE_REPL (a script may choose:
+# redis.set_repl).
+AOF = 1
+REPLICAS = 2
+EVERYWHERE = AOF | REPLICAS
+
 MULTI = b"*1\r\n$5\r\nMULTI\r\n"
 EXEC = b"*1\r\n$4\r\nEXEC\r\n"
 
@@ -44,8 +50,8 @@ class Propagation:
         self.to_replicas: Callable[[bytes], None] | None = None
         self.to_aof: Callable[[bytes], None] | None = None
         self.enabled = False  # some sink is set: the only test a write pays when none is
-        # (db index, argv, whether the AOF records it too) of the current unit.
-        self.pending: list[tuple[int, list[bytes], bool]] = []
+        # (db index, argv, where it goes: AOF | REPLICAS) of the current unit.
+        self.pending: list[tuple[int, list[bytes], int]] = []
         self.replacement: list[list[bytes]] | None = None  # set by a handler: `replace`
         self.in_transaction = False  # EXEC is running: its writes form one unit
         # The database each stream is in; -1 forces a SELECT before the next command.
@@ -71,26 +77,27 @@ class Propagation:
         """Propagate ``argv`` as part of the current unit, ahead of the command itself
         (the DEL of a key found expired)."""
         if self.enabled:
-            self.pending.append((db_index, argv, True))
+            self.pending.append((db_index, argv, EVERYWHERE))
 
     def to_replicas_only(self, db_index: int, argv: list[bytes]) -> None:
         """Send ``argv`` to replicas although it changed nothing, and not to the AOF:
         PUBLISH, so that a replica's subscribers get the message too (Redis:
         forceCommandPropagation with PROPAGATE_REPL)."""
         if self.to_replicas is not None:
-            self.pending.append((db_index, argv, False))
+            self.pending.append((db_index, argv, REPLICAS))
 
     # --- called by the dispatcher, EXEC and the blocked-client server
 
-    def command_done(self, db_index: int, argv: list[bytes] | None, changed: bool) -> None:
-        """A command returned: queue what it propagates, if it changed anything."""
+    def command_done(self, db_index: int, argv: list[bytes] | None, changed: bool, targets: int = EVERYWHERE) -> None:
+        """A command returned: queue what it propagates, if it changed anything (to
+        ``targets``: a script may send its writes to the AOF or the replicas alone)."""
         replacement, self.replacement = self.replacement, None
-        if not changed:
+        if not changed or not targets:
             return
         if replacement is not None:
-            self.pending.extend((db_index, command, True) for command in replacement)
+            self.pending.extend((db_index, command, targets) for command in replacement)
         elif argv is not None:
-            self.pending.append((db_index, argv, True))
+            self.pending.append((db_index, argv, targets))
 
     def flush(self) -> None:
         """Send the pending unit to every sink (one command alone, several in MULTI/EXEC)."""
@@ -99,16 +106,18 @@ class Propagation:
             return
         self.pending = []
         if self.to_replicas is not None:
-            self.replicas_db, data = _encode_unit(pending, self.replicas_db)
-            self.to_replicas(data)
+            sent = [entry for entry in pending if entry[2] & REPLICAS]
+            if sent:
+                self.replicas_db, data = _encode_unit(sent, self.replicas_db)
+                self.to_replicas(data)
         if self.to_aof is not None:
-            recorded = [entry for entry in pending if entry[2]]
+            recorded = [entry for entry in pending if entry[2] & AOF]
             if recorded:
                 self.aof_db, data = _encode_unit(recorded, self.aof_db)
                 self.to_aof(data)
 
 
-def _encode_unit(pending: list[tuple[int, list[bytes], bool]], stream_db: int) -> tuple[int, bytes]:
+def _encode_unit(pending: list[tuple[int, list[bytes], int]], stream_db: int) -> tuple[int, bytes]:
     """The bytes of one unit for a stream now in ``stream_db``, and the database it
     ends in: one command alone, several in MULTI ... EXEC. The SELECT goes before
     MULTI, as Redis writes it."""
@@ -120,7 +129,7 @@ def _encode_unit(pending: list[tuple[int, list[bytes], bool]], stream_db: int) -
             parts.append(encode_command([b"SELECT", b"%d" % first_db]))
             stream_db = first_db
         parts.append(MULTI)
-    for db_index, argv, _recorded in pending:
+    for db_index, argv, _targets in pending:
         if db_index != stream_db:
             parts.append(encode_command([b"SELECT", b"%d" % db_index]))
             stream_db = db_index

@@ -36,6 +36,7 @@ Replies
     ``bool``            ``:1``                  ``#t``
     `Verbatim`          ``$n text``             ``=n txt:text``
     `BigNumber`         ``$n digits``           ``(digits``
+    `BigNumberText`     ``$n text``             ``(text``
     `Attributed`        the reply alone         ``|n pairs`` + reply
     `NO_REPLY`          nothing                 nothing
     ==================  ======================  =======================
@@ -359,6 +360,12 @@ class RawError(ReplyError):
     which test only for `ReplyError` itself."""
 
 
+class CountedError(ReplyError):
+    """An error reply already counted in INFO errorstats: a script passing on the error
+    of a command it ran, which was counted when that command failed (Redis:
+    ERR_REPLY_FLAG_NO_STATS_UPDATE). The call that answers it still failed."""
+
+
 class _NullArray:
     """The null array: ``*-1`` in RESP2 (BLPOP timing out, EXEC aborted by WATCH)."""
 
@@ -411,6 +418,16 @@ class BigNumber(int):
     """An integer that may not fit 64 bits: RESP3 ``(``, a bulk string in RESP2."""
 
     __slots__ = ()
+
+
+class BigNumberText:
+    """A big number given as text (a script's ``{big_number=...}``): RESP3 ``(`` and the
+    text as it is, a bulk string in RESP2. Not an int, so nothing mistakes it for one."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes):
+        self.text = text
 
 
 class Attributed:
@@ -482,10 +499,12 @@ class Encoder:
             Replies: lambda items: b"".join([self._by_type[type(item)](item) for item in items]),
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
+            BigNumberText: (lambda big: b"(%s\r\n" % big.text) if resp3 else (lambda big: _bulk(big.text)),
             DoubleText: (lambda double: b",%s\r\n" % double.text) if resp3 else (lambda double: _bulk(double.text)),
             Attributed: self._attributed if resp3 else lambda value: self.encode(value.reply),
             ReplyError: self._error,
             RawError: self._error,
+            CountedError: self._error,
             _NoReply: lambda _value: b"",
         }
 

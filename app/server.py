@@ -30,6 +30,7 @@ from app.client import Client
 from app.dispatch import execute_locked
 from app.outbox import Outbox
 from app.protocol import ENCODERS, RequestParser
+from app.scripting.busy import NOT_SERVED, POLL_SECONDS
 from app.state import ServerState
 from app.store.blocking import BlockedClients
 
@@ -59,13 +60,29 @@ class Connection(socketserver.BaseRequestHandler):
             close=lambda: _shutdown_socket(sock),
         )
         self.client.open_outbox = lambda: Outbox(sock, state.outbox_writer())
-        with state.keyspace.lock:
-            state.connections_received += 1
-            self.accepted = len(state.clients) < state.config["maxclients"]
-            if self.accepted:
-                state.clients[self.client.id] = self.client
-            else:
-                state.rejected_connections += 1
+        lock = state.keyspace.lock
+        while True:
+            if self.take_lock(lock):
+                try:
+                    self.accepted = self.register()
+                finally:
+                    lock.release()
+                return
+            accepted = state.busy.submit(self.register)  # a busy script: its thread registers us
+            if accepted is not NOT_SERVED:
+                self.accepted = accepted
+                return
+
+    def register(self) -> bool:
+        """Count the connection and add the client, unless maxclients says no (the
+        keyspace lock is held)."""
+        state = self.server.state
+        state.connections_received += 1
+        if len(state.clients) >= state.config["maxclients"]:
+            state.rejected_connections += 1
+            return False
+        state.clients[self.client.id] = self.client
+        return True
 
     def handle(self) -> None:
         sock: socket.socket = self.request
@@ -169,7 +186,8 @@ class Connection(socketserver.BaseRequestHandler):
         only to send early: pipelined commands then run back to back, instead of each
         handing the lock to another thread (measured in docs/walkthrough.md)."""
         client = self.client
-        lock = client.server.keyspace.lock
+        state = client.server
+        lock = state.keyspace.lock
         out = []
         pending = 0
         hard_limit = client.server.config.values["client-output-buffer-limit"]["normal"][0]
@@ -182,13 +200,23 @@ class Connection(socketserver.BaseRequestHandler):
             commands, error = parser.parse(data)
             index, count = 0, len(commands)
             while index < count:
-                with lock:
+                if not self.take_lock(lock):
+                    # A script runs past busy-reply-threshold: its thread answers us.
+                    reply = state.busy.command(client, commands[index])
+                    if reply is not NOT_SERVED:
+                        index += 1
+                        out.append(ENCODERS[client.protocol].encode(reply))
+                        pending += len(out[-1])
+                    continue
+                try:
                     while index < count and not client.close_after_reply and (
                             pending <= flush_at or client.outbox is not None):
                         reply = execute_locked(client, commands[index])
                         index += 1
                         out.append(ENCODERS[client.protocol].encode(reply))  # after: HELLO sets the protocol
                         pending += len(out[-1])
+                finally:
+                    lock.release()
                 if client.outbox is None:
                     if hard_limit and pending >= hard_limit:
                         self.close_for_output_limit()
@@ -207,6 +235,18 @@ class Connection(socketserver.BaseRequestHandler):
             if parser.authenticated or not commands:
                 return out
             data = b""  # not logged in: the parser stopped after one command; go on
+
+    def take_lock(self, lock) -> bool:
+        """Take the keyspace lock and say True; or say False, without it, once a script
+        holding it has run past busy-reply-threshold (app/scripting/busy.py). Only a
+        thread that finds the lock taken pays for the look."""
+        if lock.acquire(False):
+            return True
+        state = self.server.state
+        while not lock.acquire(timeout=POLL_SECONDS):
+            if state.busy_script is not None:
+                return False
+        return True
 
     def finish(self) -> None:
         state = self.server.state

@@ -23,6 +23,9 @@ from app.pubsub import PubSub
 from app.tracking import Tracking
 from app.replication.backlog import MIN_SIZE as backlog_min_size
 from app.replication.master import Replication, new_replication_id
+from app.scripting.busy import BusyScript
+from app.scripting.engine import Scripting
+from app.scripting.functions import Functions
 from app.store.keyspace import Keyspace
 
 READONLY = ReplyError("READONLY You can't write against a read only replica.")
@@ -64,6 +67,11 @@ class ServerState:
         self.tracking = Tracking(self)  # CLIENT TRACKING (app/tracking.py)
         self.keyspace.tracking = self.tracking
         self.current_client: Client | None = None  # whose command runs now (NOLOOP)
+        self.scripting = Scripting(self)  # EVAL's scripts (app/scripting/), Lua loaded on first use
+        self.functions = Functions(self)  # FUNCTION LOAD's libraries, part of the dataset
+        self.snapshots.functions = self.functions  # SAVE and BGSAVE write the libraries too
+        self.busy = BusyScript(self)
+        self.busy_script = None  # the script past busy-reply-threshold: others hear BUSY
         # CLIENT PAUSE: until when (monotonic seconds; 0 when not paused), and whether
         # every command is held or only writes. Held clients wait on `unpaused`.
         # Each purpose ("client", "failover") keeps its own pause in `pauses`; these

@@ -65,13 +65,14 @@ def wait_for_port(port: int, process: subprocess.Popen | None = None, timeout: f
 class ServerProcess:
     """A server running as a child process, stopped by `stop` (or as a context manager)."""
 
-    def __init__(self, argv: list[str], port: int, cwd: str | None = None, scratch: str | None = None):
+    def __init__(self, argv: list[str], port: int, cwd: str | None = None, scratch: str | None = None,
+                 env: dict | None = None):
         self.port = port
         self.argv = argv
         self.cwd = cwd  # the working directory, which is also the default `dir`
         self.scratch = scratch  # a directory of its own, removed by `stop`
         self.process = subprocess.Popen(
-            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
         )
         self.startup_seconds = wait_for_port(port, self.process)
 
@@ -98,7 +99,8 @@ class ServerProcess:
         self.stop()
 
 
-def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None) -> ServerProcess:
+def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None,
+               env: dict | None = None) -> ServerProcess:
     """Our server on a free port; a config file, like redis-server's, comes first.
 
     Without ``cwd`` it runs in a temporary directory of its own, so that no file a test
@@ -111,7 +113,7 @@ def start_ours(*args: str, port: int | None = None, cwd: str | None = None, conf
         cwd = PLATFORM_FOLDER
     elif cwd is None:
         cwd = scratch = tempfile.mkdtemp(prefix="ours-")
-    return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch)
+    return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch, env)
 
 
 def redis_server_path() -> str | None:

@@ -88,6 +88,10 @@ SETUP = [
     # idle for 100 s: IDLE and min-idle-time values then select the same entries on both
     # servers, however long the calls take
     [b"XCLAIM", b"stream", b"g", b"c", b"0", b"1-1", b"2-1", b"IDLE", b"100000", b"JUSTID"],
+    # A script for EVALSHA and a function for FCALL (neither is removed by FLUSHALL).
+    [b"SCRIPT", b"LOAD", b"return(1)"],
+    [b"FUNCTION", b"LOAD", b"REPLACE", b"#!lua name=extremes\nredis.register_function{function_name='extremes_f', "
+                                       b"callback=function() return 1 end, flags={'no-writes'}}"],
 ]
 KEY_OF_GROUP = {
     "string": b"str", "bitmap": b"str", "generic": b"str", "list": b"list", "hash": b"hash", "set": b"set",
@@ -143,6 +147,12 @@ COMMAND_DEFAULTS = {
 # number (or the number is not in the docs at all). ``{text}`` is a number to vary,
 # ``text`` its default. They replace the generated templates of their command.
 TEMPLATES = {
+    "eval": ["EVAL return(1) {0}", "EVAL return(1) {1} str"],
+    "eval_ro": ["EVAL_RO return(1) {0}", "EVAL_RO return(1) {1} str"],
+    "evalsha": ["EVALSHA 930269f31393d0be681588b6ab08dccee7d6bb67 {0}", "EVALSHA 930269f31393d0be681588b6ab08dccee7d6bb67 {1} str"],
+    "evalsha_ro": ["EVALSHA_RO 930269f31393d0be681588b6ab08dccee7d6bb67 {0}", "EVALSHA_RO 930269f31393d0be681588b6ab08dccee7d6bb67 {1} str"],
+    "fcall": ["FCALL extremes_f {0}", "FCALL extremes_f {1} str"],
+    "fcall_ro": ["FCALL_RO extremes_f {0}", "FCALL_RO extremes_f {1} str"],
     "xadd": [
         "XADD stream MAXLEN {5} 3-1 f v",
         "XADD stream MAXLEN ~ {5} LIMIT {10} 3-1 f v",

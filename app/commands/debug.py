@@ -499,9 +499,10 @@ def _fits_in_memory(count: int, prefix: bytes, size: int) -> bool:
 @_subcommand("reload", 0, None)
 def debug_reload(client, *options: bytes):
     """DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB file (unless NOSAVE),
-    empty the keyspace (unless NOFLUSH), and load the file back, as a restart would.
-    A loaded key replaces one still there (Redis does so with MERGE, and stops on a
-    duplicate without it)."""
+    empty the keyspace and the function libraries (unless NOFLUSH), and load the file
+    back, as a restart would. A loaded key replaces one still there (Redis does so with
+    MERGE, and stops on a duplicate without it); a library still there is replaced with
+    MERGE, and without it is an error, as in Redis, that here loads nothing at all."""
     words = [c_string(option).upper() for option in options]
     if any(word not in (b"MERGE", b"NOFLUSH", b"NOSAVE") for word in words):
         raise ReplyError("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.")
@@ -510,9 +511,13 @@ def debug_reload(client, *options: bytes):
     if b"NOSAVE" not in words and not server.snapshots.save():
         raise ReplyError("ERR")
     dirty = keyspace.dirty
+    codes: list[bytes] = []
+    policy = "FLUSH" if b"NOFLUSH" not in words else "REPLACE" if b"MERGE" in words else "APPEND"
     try:
         keys = rdb.load_file(rdb.rdb_path(server.config), server.config, now_ms(), len(keyspace.databases),
-                             rdb.sanitize_on_load(server.config))
+                             rdb.sanitize_on_load(server.config), codes)
+        if keys is not None:
+            rdb.install_functions(server.functions, codes, policy)
     except (rdb.RDBError, OSError) as error:
         log.warning(f"Error loading the RDB file for DEBUG RELOAD: {error}")
         keys = None
@@ -528,10 +533,10 @@ def debug_reload(client, *options: bytes):
 
 @_subcommand("loadaof", 0, None)
 def debug_loadaof(client, *_ignored: bytes):
-    """Write what the AOF holds in memory, empty the keyspace, and replay the files the
-    manifest on disk lists, as at start-up. Meanwhile other clients are answered
-    LOADING, as Redis answers them while it loads; a failure ends the process with 1,
-    as in Redis 7.0 (which exits then)."""
+    """Write what the AOF holds in memory, empty the keyspace and the function
+    libraries, and replay the files the manifest on disk lists, as at start-up.
+    Meanwhile other clients are answered LOADING, as Redis answers them while it loads;
+    a failure ends the process with 1, as in Redis 7.0 (which exits then)."""
     server = client.server
     aof, keyspace = server.aof, server.keyspace
     was_on = aof.status != OFF
@@ -539,6 +544,7 @@ def debug_loadaof(client, *_ignored: bytes):
         aof.flush()
         aof.sync_now()
     keyspace.flush_all()
+    server.functions.flush()  # the AOF loads them again, as Redis' emptyData clears them
     if not os.path.exists(aof.manifest_path()):
         log.debug(f"The AOF manifest file {os.path.basename(aof.manifest_path())} doesn't exist")
         _exit_now(1)

@@ -1,11 +1,10 @@
 """Redis 7.0 commands this server does not have yet, known to ACL by name alone.
 
-Scripting (EVAL, FUNCTION, SCRIPT...) and cluster (CLUSTER, ASKING, MIGRATE...) have
-issues of their own. Until they land, ACL rules that name them (``+cluster``,
-``-eval``, ``+function|load``) must still be accepted, kept and listed as Redis keeps
-them, and ``ACL CAT scripting`` must list them, as redis-py's tests and real users' ACL
-files expect. This table holds each one's full name and ACL categories, from redis-server
-7.0.15's COMMAND INFO; nothing here can run (the dispatcher knows only the command table).
+Cluster (CLUSTER, ASKING, MIGRATE...) has an issue of its own. Until it lands, ACL
+rules that name its commands (``+cluster``, ``-migrate``, ``+cluster|info``) must still
+be accepted, kept and listed as Redis keeps them, as redis-py's tests and real users'
+ACL files expect. This table holds each one's full name and ACL categories, from
+redis-server 7.0.15's COMMAND INFO; nothing here can run (the dispatcher knows only the command table).
 A command leaves this table when it is implemented: `registry.acl_command` prefers the
 command table.
 """
@@ -40,31 +39,8 @@ FOREIGN_CATEGORIES = {
     "cluster|shards": "slow",
     "cluster|slaves": "admin slow dangerous",
     "cluster|slots": "slow",
-    "eval": "slow scripting",
-    "eval_ro": "slow scripting",
-    "evalsha": "slow scripting",
-    "evalsha_ro": "slow scripting",
-    "fcall": "slow scripting",
-    "fcall_ro": "slow scripting",
-    "function": "slow",
-    "function|delete": "write slow scripting",
-    "function|dump": "slow scripting",
-    "function|flush": "write slow scripting",
-    "function|help": "slow scripting",
-    "function|kill": "slow scripting",
-    "function|list": "slow scripting",
-    "function|load": "write slow scripting",
-    "function|restore": "write slow scripting",
-    "function|stats": "slow scripting",
     "migrate": "keyspace write slow dangerous",
     "readonly": "fast connection",
     "readwrite": "fast connection",
     "restore-asking": "keyspace write slow dangerous",
-    "script": "slow",
-    "script|debug": "slow scripting",
-    "script|exists": "slow scripting",
-    "script|flush": "slow scripting",
-    "script|help": "slow scripting",
-    "script|kill": "slow scripting",
-    "script|load": "slow scripting",
 }

@@ -329,11 +329,36 @@ def info_memory(server) -> dict:
         "used_memory_dataset_perc": f"{100 * figures['dataset'] / used:.2f}%" if used else "0.00%",
         "total_system_memory": system,
         "total_system_memory_human": _human(system),
+        **_scripts_memory(server),
         "maxmemory": maxmemory,
         "maxmemory_human": _human(maxmemory),
         "maxmemory_policy": server.config["maxmemory-policy"],
         "mem_fragmentation_ratio": f"{rss / used:.2f}" if used else "0.00",
         "mem_allocator": "python",
+    }
+
+
+def _scripts_memory(server) -> dict:
+    """The scripting lines of INFO memory: the two Lua interpreters (EVAL's and the
+    functions'), measured only if they exist, and the code they keep."""
+    scripting, functions = server.scripting, server.functions
+    vm_eval, vm_functions = scripting.memory(), functions.memory()
+    eval_bytes = scripting.scripts_bytes
+    functions_bytes = sum(len(code) for code in functions.codes())
+    return {
+        "used_memory_lua": vm_eval,
+        "used_memory_vm_eval": vm_eval,
+        "used_memory_lua_human": _human(vm_eval),
+        "used_memory_scripts_eval": eval_bytes,
+        "number_of_cached_scripts": len(scripting.scripts),
+        "number_of_functions": len(functions.functions),
+        "number_of_libraries": len(functions.libraries),
+        "used_memory_vm_functions": vm_functions,
+        "used_memory_vm_total": vm_eval + vm_functions,
+        "used_memory_vm_total_human": _human(vm_eval + vm_functions),
+        "used_memory_functions": functions_bytes,
+        "used_memory_scripts": eval_bytes + functions_bytes,
+        "used_memory_scripts_human": _human(eval_bytes + functions_bytes),
     }
 
 

@@ -26,7 +26,7 @@ from time import perf_counter_ns
 from typing import Callable
 
 from app import log
-from app.protocol import ReplyError
+from app.protocol import CountedError, ReplyError
 
 # COMMAND INFO lists flags and ACL categories in this order, as Redis does.
 FLAG_ORDER = (
@@ -105,6 +105,12 @@ class Command:
     # CMD_PROTECTED: "enable-debug-command" or "enable-module-command"; None for others.
     # Not a flag of COMMAND INFO, which does not show it.
     protected: str | None = None
+    # EVAL and FCALL: the flags a call has, which the script's shebang decides (Redis:
+    # getCommandFlags); the dispatcher asks only when a write or OOM refusal is in force.
+    flags_of: Callable | None = None
+
+    def flags_for(self, client, argv: list[bytes]) -> frozenset[str]:
+        return self.flags if self.flags_of is None else self.flags_of(self, client, argv)
 
     def call(self, client, args):
         """Run the handler (the keyspace lock is held) and return its reply; count the call.
@@ -127,7 +133,7 @@ class Command:
             log.warning(f"Internal error running '{self.name}':\n{traceback.format_exc()}")
             reply = ReplyError(f"ERR internal error running '{self.name}': {error!r}")
         elapsed = perf_counter_ns() - started
-        self.stats.record(elapsed, reply.__class__ is ReplyError)
+        self.stats.record(elapsed, reply.__class__ is ReplyError or reply.__class__ is CountedError)
         if elapsed >= server.slow_call_ns:
             server.introspection.slow_call(self, client, elapsed)
         return reply
@@ -165,7 +171,7 @@ def _categories(flags: frozenset[str], explicit: str) -> tuple[str, ...]:
     for flag, category in derived.items():
         if flag in flags:
             categories.add(category)
-    if "readonly" in flags:
+    if "readonly" in flags and "scripting" not in categories:  # EVAL_RO reads only what its script does
         categories.add("read")
     if "admin" in flags:
         categories.add("dangerous")
@@ -188,6 +194,7 @@ def command(
     complexity: str = "O(1)",
     parent: str | None = None,
     protected: str | None = None,
+    flags_of: Callable | None = None,
 ):
     """Register the decorated function as a command (or, with ``parent``, a subcommand)."""
 
@@ -210,6 +217,7 @@ def command(
             complexity=complexity,
             no_auth="no_auth" in flag_set,
             protected=protected,
+            flags_of=flags_of,
         )
         if parent:
             COMMANDS[parent.encode()].subcommands[name.encode()] = entry

@@ -706,6 +706,8 @@ def shutdown(client, *args: bytes):
         if len(options) > 1:
             raise ReplyError(SYNTAX_ERROR)
         raise ReplyError("ERR No shutdown in progress.")
+    if client.server.busy_script is not None and b"NOSAVE" not in options:
+        raise client.server.busy.refusal()  # a busy script: only NOSAVE may end the server
     log.warning(f"User requested shutdown... (client id={client.id})")
     save = False if b"NOSAVE" in options else True if b"SAVE" in options else None
     client.server.shut_down(save, force=b"FORCE" in options)  # ends the process unless the save failed

@@ -652,6 +652,9 @@ def _read_arguments(args: tuple[bytes, ...], xreadgroup: bool) -> _ReadArguments
 def _read(client, args: tuple[bytes, ...], xreadgroup: bool):
     """XREAD and XREADGROUP (Redis' xreadCommand serves both)."""
     parsed = _read_arguments(args, xreadgroup)
+    if parsed.block and client.in_script:  # a script cannot wait, and Redis says so
+        name = client.argv[0].decode("utf-8", "surrogateescape")
+        raise ReplyError(f"ERR {name} command is not allowed with BLOCK option from scripts")
     db = client.db
     # Resolve every ID first, against the streams as they are now ("$" included).
     after: list[tuple[int, int] | None] = []  # None: XREADGROUP's ">"

@@ -94,13 +94,15 @@ def exec_(client):
 def _run_queued(client, entry, argv: list[bytes], start: int):
     """Run one queued command and note what it propagates, as the dispatcher would."""
     client.argv = argv  # as typed, for the errors that quote it
-    keyspace = client.server.keyspace
+    server = client.server
+    keyspace = server.keyspace
     dirty = keyspace.dirty
+    if server.monitors and "skip_monitor" in entry.flags:
+        monitor.feed(server, client, argv)  # EVAL: ahead of the commands its script runs
     reply = entry.call(client, argv[start:])
     if keyspace.propagation.enabled:
         keyspace.propagation.command_done(client.db.index, argv, keyspace.dirty > dirty)
-    server = client.server
-    if server.monitors and "admin" not in entry.flags:
+    if server.monitors and not entry.flags & monitor.UNMONITORED:
         monitor.feed(server, client, argv)
     if client.tracking is not None:
         server.tracking.remember(client, entry, argv)

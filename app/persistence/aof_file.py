@@ -45,7 +45,7 @@ import time
 from app import log
 from app.persistence import aof, rdb
 from app.persistence.aof import AOFError, AOFInfo, Manifest
-from app.protocol import encode_command, format_double
+from app.protocol import ReplyError, encode_command, format_double
 from app.store.hash import HashValue
 from app.store.list import ListValue
 from app.store.stream import Stream, format_id
@@ -177,16 +177,21 @@ class AppendOnlyFile:
             return 0
         if aof.is_rdb_preamble(data):
             log.notice("Reading RDB base file on AOF loading...")
+            codes: list[bytes] = []
             try:
                 # now=0: a preamble's expired keys load too, as in Redis, for the
                 # commands after it may touch them; active expiry deletes them later.
-                keys = rdb.parse(data, self.config, 0, len(self.keyspace.databases), rdb.sanitize_on_load(self.config))
+                keys = rdb.parse(data, self.config, 0, len(self.keyspace.databases), rdb.sanitize_on_load(self.config),
+                                 codes)
+                with self.keyspace.lock:
+                    # The base comes first: no library is there yet (DEBUG LOADAOF
+                    # empties them), so a name twice is an error, as in Redis.
+                    rdb.install_functions(self.state.functions, codes, "APPEND")
+                    for loaded in keys:
+                        self.keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
             except rdb.RDBError as error:
                 log.warning(f"Error reading the RDB base file {info.name} ({error}), AOF loading aborted")
                 raise LoadFailed from None
-            with self.keyspace.lock:
-                for loaded in keys:
-                    self.keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
             log.notice(f"DB loaded from {kind} file {info.name}: {time.monotonic() - started:.3f} seconds")
             return len(data)
         try:
@@ -234,7 +239,20 @@ class AppendOnlyFile:
                 name = argv[0].decode("utf-8", "replace")
                 log.warning(aof.UNKNOWN_COMMAND % (name, filename))
                 raise LoadFailed
+            if entry.name in ("function|load", "function|restore"):
+                self._require_lua(filename)
             execute(client, argv)
+
+    def _require_lua(self, filename: str) -> None:
+        """A FUNCTION LOAD or RESTORE is about to be replayed: without Lua (the optional
+        lupa package) it would fail unseen, replies being dropped, and the libraries
+        would be lost. Stop loading instead, saying why."""
+        try:
+            self.state.functions.world()
+        except ReplyError as error:
+            log.warning(f"The AOF file {filename} holds function libraries, which cannot be loaded: "
+                        f"{error.message.removeprefix('ERR ')}")
+            raise LoadFailed from None
 
     def create(self) -> None:
         """appendonly yes with no manifest yet: the directory, an empty first incr and a
@@ -245,9 +263,10 @@ class AppendOnlyFile:
             try:
                 os.makedirs(self.directory, exist_ok=True)
                 manifest = Manifest(incrs=[AOFInfo(name, 1, aof.INCR)])
-                if any(db.data for db in self.keyspace.databases):
+                snapshot = rdb.take_snapshot(self.keyspace, self.state.functions)
+                if snapshot.databases or snapshot.functions:
                     base = aof.base_name(self._filename, 1, self.config["aof-use-rdb-preamble"])
-                    self._write_synced(self._path(base), self._base_bytes(rdb.take_snapshot(self.keyspace)))
+                    self._write_synced(self._path(base), self._base_bytes(snapshot))
                     manifest = Manifest(base=AOFInfo(base, 1, aof.BASE), incrs=manifest.incrs)
                 self._create_file(name)
                 self._persist_manifest(manifest)
@@ -474,7 +493,7 @@ class AppendOnlyFile:
         self.keyspace.propagation.aof_db = -1
         self.last_timestamp = 0
         self.incr_size = 0
-        snapshot = rdb.take_snapshot(self.keyspace)
+        snapshot = rdb.take_snapshot(self.keyspace, self.state.functions)
         self.generation += 1
         self.rewriting = True
         self.rewrite_started = time.monotonic()
@@ -484,7 +503,7 @@ class AppendOnlyFile:
         log.notice("Background append only file rewriting started")
         return True
 
-    def _rewrite(self, snapshot, generation: int) -> None:
+    def _rewrite(self, snapshot: rdb.Snapshot, generation: int) -> None:
         """In a thread: write the new base to a temporary file, then finish under the lock."""
         temporary = os.path.join(self.config["dir"], aof.temp_rewrite_name(os.getpid()))
         rdb_preamble = self.config["aof-use-rdb-preamble"]
@@ -556,11 +575,11 @@ class AppendOnlyFile:
         base_file_size = self._size(self.manifest.base)
         self.current_size = self.base_size = base_file_size + self.incr_size
 
-    def _base_bytes(self, snapshot, rdb_preamble: bool | None = None) -> bytes:
+    def _base_bytes(self, snapshot: rdb.Snapshot, rdb_preamble: bool | None = None) -> bytes:
         if rdb_preamble is None:
             rdb_preamble = self.config["aof-use-rdb-preamble"]
         if rdb_preamble:
-            return rdb.dump(snapshot)
+            return rdb.dump(snapshot.databases, functions=snapshot.functions)
         stamp = b"#TS:%d\r\n" % int(time.time()) if self.config["aof-timestamp-enabled"] else b""
         return stamp + base_commands(snapshot)
 
@@ -722,12 +741,13 @@ def _remove(path: str) -> None:
 # --------------------------------------------------------------------------- a base as commands
 
 
-def base_commands(snapshot: list[tuple[int, dict, dict]]) -> bytes:
+def base_commands(snapshot: rdb.Snapshot) -> bytes:
     """A base of commands that rebuild ``snapshot`` (aof-use-rdb-preamble no), as Redis'
-    rewriteAppendOnlyFileRio writes it: a SELECT per database, one command per key (at
-    most 64 elements each), then PEXPIREAT for keys with a deadline."""
-    out = []
-    for index, data, expires in snapshot:
+    rewriteAppendOnlyFileRio writes it: a FUNCTION LOAD per library first, then a SELECT
+    per database, one command per key (at most 64 elements each), then PEXPIREAT for
+    keys with a deadline."""
+    out = [encode_command([b"FUNCTION", b"LOAD", code]) for code in snapshot.functions]
+    for index, data, expires in snapshot.databases:
         out.append(encode_command([b"SELECT", b"%d" % index]))
         for key, value in data.items():
             for argv in _rebuild(key, value):

@@ -4,6 +4,7 @@ Layout (rdb.c; every number little-endian unless said otherwise)::
 
     "REDIS" + 4 ASCII digits (the version)
     FA aux-name aux-value                  any number of AUX fields ("redis-ver"...)
+    F5 library-code                        one per function library (FUNCTION LOAD's code)
     FE db-number                           SELECTDB: the keys that follow belong to it
     FB table-size expires-size             RESIZEDB: a hint, ignored here
     [FC ms:8 | FD seconds:4] [F8 idle] [F9 freq]  optional, before a key
@@ -40,6 +41,7 @@ from app.numeric import strtod
 from app.persistence import integrity, lzf
 from app.persistence.crc64 import crc64
 from app.persistence.integrity import backlen_size
+from app.protocol import ReplyError
 from app.store.hash import HashValue
 from app.store.keyspace import copy_value, now_ms
 from app.store.list import ListValue
@@ -687,9 +689,14 @@ def sanitize_on_load(config) -> bool:
     return config["sanitize-dump-payload"] == "yes"
 
 
-def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False) -> list[LoadedKey]:
+def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False,
+          functions: list[bytes] | None = None) -> list[LoadedKey]:
     """Every key of an RDB file, minus those whose deadline is at or before ``now``;
     ``deep`` runs the deep checks of packed values (`sanitize_on_load` says when).
+
+    The code of each function library in the file is appended to ``functions``, for
+    the caller to load (`install_functions`). A caller that passes none has nowhere to
+    put them: a file that holds any is refused rather than loaded without them.
 
     Raises `RDBError` for anything wrong with the file, before anything is loaded.
     """
@@ -730,8 +737,12 @@ def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False
                 reader.length()
             elif opcode == OP_FREQ:
                 reader.byte()
-            elif opcode in (OP_FUNCTION2, OP_FUNCTION_PRE_GA):
-                raise reader.fail("the file holds Redis functions, which this server does not support", opcode_at)
+            elif opcode == OP_FUNCTION2:
+                if functions is None:
+                    raise reader.fail("the file holds Redis functions, which cannot be loaded here", opcode_at)
+                functions.append(reader.string())
+            elif opcode == OP_FUNCTION_PRE_GA:  # Redis 7.0 release candidates only; 7.0 refuses it too
+                raise reader.fail("Pre-release function format not supported", opcode_at)
             elif opcode == OP_MODULE_AUX:
                 raise reader.fail("the file holds module data, which this server cannot load", opcode_at)
             else:
@@ -751,14 +762,16 @@ def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False
     return keys
 
 
-def load_file(path: str, config, now: int, databases: int = 16, deep: bool = False) -> list[LoadedKey] | None:
-    """The keys of the RDB file at ``path``, or None if there is no such file."""
+def load_file(path: str, config, now: int, databases: int = 16, deep: bool = False,
+              functions: list[bytes] | None = None) -> list[LoadedKey] | None:
+    """The keys of the RDB file at ``path``, or None if there is no such file; its
+    libraries' code goes to ``functions``, as `parse` says."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    return parse(data, config, now, databases, deep)
+    return parse(data, config, now, databases, deep, functions)
 
 
 def install(keyspace, keys: list[LoadedKey]) -> None:
@@ -767,6 +780,20 @@ def install(keyspace, keys: list[LoadedKey]) -> None:
     for loaded in keys:
         keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
     keyspace.dirty = 0
+
+
+def install_functions(functions, codes: list[bytes], policy: str) -> None:
+    """Load the libraries a file held into ``functions`` (the server's `Functions`),
+    all or nothing, with FUNCTION RESTORE's ``policy``: FLUSH where Redis empties the
+    libraries before loading (a full sync, DEBUG RELOAD), APPEND where a name already
+    taken is an error. Call it before touching the keys, so that a library that cannot
+    be loaded (bad code, a name taken, no Lua because the optional lupa package is
+    missing) leaves everything as it was: it raises `RDBError`, saying why."""
+    try:
+        functions.restore(codes, policy)
+    except ReplyError as error:
+        reason = error.message.removeprefix("ERR ")
+        raise RDBError(f"Failed loading library, {reason}") from None
 
 
 def rdb_path(config) -> str:
@@ -1025,15 +1052,20 @@ def _intset_bytes(members: list[bytes]) -> bytes:
     return struct.pack(f"<II{len(numbers)}{code}", width, len(numbers), *numbers)
 
 
-def dump(snapshot: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
-         list_fill: int = -2) -> bytes:
-    """A version 10 file of ``snapshot``: (db index, key -> value, key -> deadline) for
-    each database that has keys. ``compress`` and ``checksum`` are rdbcompression and
-    rdbchecksum; ``list_fill`` is list-max-listpack-size, which cuts lists into nodes."""
+def dump(databases: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
+         list_fill: int = -2, functions: list[bytes] = ()) -> bytes:
+    """A version 10 file of ``databases``: (db index, key -> value, key -> deadline) for
+    each database that has keys, and of the function libraries' code ``functions``
+    (a `Snapshot` holds both). ``compress`` and ``checksum`` are rdbcompression and
+    rdbchecksum; ``list_fill`` is list-max-listpack-size, which cuts lists into nodes.
+
+    The libraries go after the AUX fields and before the databases, where Redis 7.0
+    writes them (rdbSaveRio), so that a replica has them before any key arrives."""
     out = [b"REDIS%04d" % WRITE_VERSION]
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms() // 1000))):
         out.append(b"\xfa" + _string(name) + _string(value))
-    for index, data, expires in snapshot:
+    out.append(_function_records(functions, compress))
+    for index, data, expires in databases:
         out.append(b"\xfe" + _length(index) + b"\xfb" + _length(len(data)) + _length(len(expires)))
         for key, value in data.items():
             deadline = expires.get(key)
@@ -1076,6 +1108,37 @@ def restore_payload(payload: bytes, config, deep: bool = False):
     return value
 
 
+def dump_functions(codes: list[bytes], config) -> bytes:
+    """FUNCTION DUMP's payload: each library's code after the function opcode, as an RDB
+    file holds it, then the RDB version and the CRC64, as a key's DUMP."""
+    body = _function_records(codes, config["rdbcompression"]) + struct.pack("<H", WRITE_VERSION)
+    return body + struct.pack("<Q", crc64(body))
+
+
+def _function_records(codes: list[bytes], compress: bool) -> bytes:
+    """Each library's code after the function opcode, as RDB files and FUNCTION DUMP
+    hold them (Redis: rdbSaveFunctions); compressed like any other string."""
+    return b"".join(bytes([OP_FUNCTION2]) + _string(code, compress) for code in codes)
+
+
+def restore_functions(payload: bytes) -> list[bytes]:
+    """The libraries' code in a FUNCTION DUMP payload, or RDBError with Redis' message."""
+    if (len(payload) < 10 or struct.unpack_from("<H", payload, len(payload) - 10)[0] > WRITE_VERSION
+            or not skip_checksum_validation
+            and struct.unpack_from("<Q", payload, len(payload) - 8)[0] != crc64(payload[:-8])):
+        raise RDBError("DUMP payload version or checksum are wrong")
+    reader = _Reader(payload[:-10], what="payload")
+    codes = []
+    try:
+        while reader.position < len(payload) - 10:
+            if reader.byte() != OP_FUNCTION2:
+                raise RDBError("given type is not a function")
+            codes.append(reader.string())
+    except (StopIteration, IndexError):
+        raise RDBError("payload is corrupted") from None
+    return codes
+
+
 class FrozenSortedSet:
     """What a snapshot keeps of a sorted set: its pairs in order and its encoding. Walking
     the skip list once is much cheaper than building a second one (SortedSet.copy), and
@@ -1092,19 +1155,29 @@ def _ordered_pairs(zset: SortedSet) -> list[tuple[bytes, float]]:
     return [(node.member, node.score) for node in zset.by_rank(0, len(zset) - 1)]
 
 
-def take_snapshot(keyspace) -> list[tuple[int, dict, dict]]:
-    """A point-in-time copy of every non-empty database; the caller holds the lock.
-    Values are copied (bytes are shared: they never change), so writes made after the
-    lock is released cannot tear the file being written from it."""
-    snapshot = []
+class Snapshot(NamedTuple):
+    """The dataset at one instant, what an RDB file, an AOF base or a full sync is
+    written from: each non-empty database (index, key -> value, key -> deadline) and
+    each function library's code (libraries are data too, and FLUSHALL keeps them)."""
+
+    databases: list[tuple[int, dict, dict]]
+    functions: list[bytes]
+
+
+def take_snapshot(keyspace, functions) -> Snapshot:
+    """A point-in-time copy of every non-empty database and of the libraries of
+    ``functions`` (the server's `Functions`); the caller holds the lock. Values are
+    copied (bytes are shared: they never change), so writes made after the lock is
+    released cannot tear the file being written from it."""
+    databases = []
     for db in keyspace.databases:
         if db.data:
             data = dict(db.data)  # at C speed; strings, most keys, are immutable and shared
             for key, value in data.items():
                 if value.__class__ is not bytes:  # replacing values: the dict keeps its size
                     data[key] = FrozenSortedSet(value) if value.__class__ is SortedSet else copy_value(value)
-            snapshot.append((db.index, data, dict(db.expires)))
-    return snapshot
+            databases.append((db.index, data, dict(db.expires)))
+    return Snapshot(databases, functions.codes())
 
 
 INCREMENTAL_FSYNC_BYTES = 4 * 1024 * 1024  # Redis' REDIS_AUTOSYNC_BYTES

@@ -42,6 +42,9 @@ class Snapshots:
     def __init__(self, keyspace, config, status_changed: Callable[[], None] = lambda: None):
         self.keyspace = keyspace
         self.config = config
+        # The server's function libraries (app/scripting/functions.py), saved with the
+        # keys. The server makes them after its Snapshots: main.py hands them over.
+        self.functions = None
         # Called, under the keyspace lock, when a save's success or failure may change
         # whether writes are refused (stop-writes-on-bgsave-error: ServerState.update_write_refusal).
         self.status_changed = status_changed
@@ -64,16 +67,17 @@ class Snapshots:
     def background_temporary(self) -> str:
         return f"temp-{os.getpid()}-bgsave.rdb"
 
-    def _write(self, snapshot, temporary: str) -> None:
+    def _write(self, snapshot: rdb.Snapshot, temporary: str) -> None:
         config = self.config
-        data = rdb.dump(snapshot, config["rdbcompression"], config["rdbchecksum"], config["list-max-listpack-size"])
+        data = rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
+                        config["list-max-listpack-size"], snapshot.functions)
         rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary),
                        config["rdb-save-incremental-fsync"])
 
     def save(self) -> bool:
         """SAVE: write now; the caller holds the keyspace lock. False if it failed."""
         try:
-            self._write(rdb.take_snapshot(self.keyspace), f"temp-{os.getpid()}.rdb")
+            self._write(rdb.take_snapshot(self.keyspace, self.functions), f"temp-{os.getpid()}.rdb")
         except OSError as error:
             log.warning(f"Failed saving the DB: {error.strerror or error}")
             return False
@@ -86,7 +90,7 @@ class Snapshots:
 
     def background_save(self) -> None:
         """BGSAVE: copy now (the caller holds the keyspace lock), write in a thread."""
-        snapshot = rdb.take_snapshot(self.keyspace)
+        snapshot = rdb.take_snapshot(self.keyspace, self.functions)
         dirty_at_snapshot = self.keyspace.dirty
         self.bgsave_started = time.monotonic()
         self.last_bgsave_try = int(time.time())

@@ -152,14 +152,16 @@ class Replication:
         propagation = self.keyspace.propagation
         if propagation.replicas_db != 0:
             propagation.replicas_db = 0 if new_backlog else -1
-        snapshot = rdb.take_snapshot(self.keyspace)
+        snapshot = rdb.take_snapshot(self.keyspace, self.server.functions)
         threading.Thread(target=self._send_snapshot, args=(link, snapshot), name="replica sync", daemon=True).start()
 
-    def _send_snapshot(self, link: ReplicaLink, snapshot) -> None:
-        """Serialize the snapshot (without the lock), then queue it and what was written
-        since, and let the replica receive the stream directly."""
+    def _send_snapshot(self, link: ReplicaLink, snapshot: rdb.Snapshot) -> None:
+        """Serialize the snapshot, function libraries included (without the lock), then
+        queue it and what was written since, and let the replica receive the stream
+        directly."""
         config = self.server.config
-        payload = rdb.dump(snapshot, config["rdbcompression"], config["rdbchecksum"], config["list-max-listpack-size"])
+        payload = rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
+                           config["list-max-listpack-size"], snapshot.functions)
         with self.keyspace.lock:
             if link not in self.replicas:
                 return  # it went away meanwhile

@@ -260,11 +260,15 @@ class MasterLink:
         payload = reader.exactly(int(header[1:]))
         log.notice(f"MASTER <-> REPLICA sync: receiving {len(payload)} bytes from master to disk")
         server = self.server
+        codes: list[bytes] = []
         keys = rdb.parse(payload, server.config, now_ms(), len(server.keyspace.databases),
-                         rdb.sanitize_on_load(server.config))
+                         rdb.sanitize_on_load(server.config), codes)
         with server.keyspace.lock:
             self._check_current()
             keyspace = server.keyspace
+            # The master's libraries replace ours, as its keys do. First, for they may
+            # fail to load (no lupa here): the link is then retried, nothing changed.
+            rdb.install_functions(server.functions, codes, "FLUSH")
             log.notice("MASTER <-> REPLICA sync: Flushing old data")
             keyspace.flush_all()
             rdb.install(keyspace, keys)
@@ -289,7 +293,6 @@ class MasterLink:
     def _apply_stream(self, reader: _Reader) -> None:
         server = self.server
         keyspace = server.keyspace
-        replication = server.replication
         client = Client(server, server.new_client_id(), f"{self.host}:{self.port}", "", -1, close=lambda: None)
         client.is_master = True
         client.authenticated = True
