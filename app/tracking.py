@@ -31,6 +31,9 @@ from app.protocol import ENCODERS, Push
 CHANNEL = b"__redis__:invalidate"
 
 
+# Read-only commands that track nothing themselves: their scripts' reads do (`remember`).
+_SCRIPTS_READ_ONLY = frozenset({"eval_ro", "evalsha_ro", "fcall_ro"})
+
 class ClientTracking:
     """One client's tracking options (CLIENT TRACKING ... and CLIENT CACHING)."""
 
@@ -89,10 +92,16 @@ class Tracking:
         # Keys it read stay in the table until they change: Redis forgets them lazily too.
         self.server.keyspace.tracking_active = bool(self.clients)
 
-    def remember(self, client, entry, argv: list[bytes]) -> None:
+    def remember(self, client, entry, argv: list[bytes], reader=None) -> None:
         """A command of a tracking client ran (on its own or in EXEC): if it read keys
-        and the client's mode wants them, it hears when they change."""
-        if "readonly" not in entry.flags or not client.tracking.wants():
+        and the client's mode wants them, it hears when they change.
+
+        A script's reads count as Redis counts them: a read-only command the script
+        runs (``reader``) makes the client track the keys its EVAL or FCALL named,
+        whatever the script read; EVAL_RO and FCALL_RO themselves track nothing."""
+        if reader is None and ("readonly" not in entry.flags or entry.name in _SCRIPTS_READ_ONLY):
+            return
+        if reader is not None and "readonly" not in reader.flags or not client.tracking.wants():
             return
         from app.commands.keyspecs import keys_of  # the command modules import this one
 

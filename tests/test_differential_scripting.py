@@ -453,3 +453,47 @@ def test_errors_inside_scripts_are_counted_as_redis_counts_them(server, referenc
             pass
         results.append(_stats(client))
     assert results[0] == results[1]
+
+
+def test_a_library_that_never_ends_loading_is_stopped_as_redis_stops_it(server, reference):
+    """Library code runs holding the lock: after half a second it is stopped."""
+    compare(server.port, reference.port, r"""
+        FUNCTION LOAD "#!lua name=spin\nwhile true do end"
+        FUNCTION LOAD "#!lua name=counted\nlocal i = 0 while i < 1000 do i = i + 1 end redis.register_function('counted', function() return i end)"
+        FCALL counted 0
+        FUNCTION DELETE counted
+    """)
+
+
+TRACKED_SCRIPTS = [
+    ("EVAL_RO", "return redis.call('get', KEYS[1])", "1", "tk"),
+    ("EVAL", "return redis.call('get', KEYS[1])", "1", "tk"),
+    ("EVAL_RO", "return redis.call('get', 'tk')", "0"),
+    ("EVAL", "return 1", "1", "tk"),
+    ("EVAL", "return redis.call('set', KEYS[1], 'x')", "1", "tk"),
+    ("EVAL", "return redis.call('get', 'tk')", "1", "other"),
+]
+
+
+@pytest.mark.parametrize("command", TRACKED_SCRIPTS, ids=lambda command: " ".join(command))
+def test_client_tracking_of_scripts_matches_redis(server, reference, command):
+    """Redis tracks, for a script's read commands, the keys its EVAL named (not the
+    keys the script read), and nothing for EVAL_RO itself."""
+    import redis
+
+    from tests.helpers import RawConnection
+
+    pushes = []
+    for port in (server.port, reference.port):
+        with RawConnection(port, 3) as tracking:
+            tracking.call("CLIENT", "TRACKING", "on")
+            tracking.call(*command)
+            writer = redis.Redis(port=port)
+            writer.set("tk", "1")
+            writer.set("other", "1")
+            tracking.send_command("PING")  # the invalidations, if any, come before its reply
+            received = []
+            while (reply := tracking.read_raw()) != b"+PONG\r\n":
+                received.append(reply)
+            pushes.append(received)
+    assert pushes[0] == pushes[1]

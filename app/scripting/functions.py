@@ -19,11 +19,15 @@ registered then run at FCALL with the full API, like scripts (app/scripting/engi
 from __future__ import annotations
 
 import re
+import time
 
 from app.protocol import ReplyError, SetReply
 
 _NAME = re.compile(rb"[A-Za-z0-9_]+\Z")
 _BAD_NAME = "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"
+# A library's code runs once, at FUNCTION LOAD, holding the keyspace lock: past this
+# it is stopped (Redis' LOAD_TIMEOUT_MS), so that no library can stall the server.
+LOAD_TIMEOUT_SECONDS = 0.5
 FUNCTION_FLAGS = ("no-writes", "allow-oom", "allow-stale", "no-cluster", "allow-cross-slot-keys")
 
 
@@ -111,16 +115,22 @@ class Functions:
 
     def _run_library(self, name: bytes, code: bytes, start: int) -> Library:
         world = self.world()  # first: it says how to install lupa when it is missing
-        from app.scripting.bridge import lua_type
+        from app.scripting.bridge import Thrown, expose, lua_type
 
         function, message = world.compile(code[start:], b"@user_function")
         if function is None:
             raise ReplyError("ERR Error compiling function: " + message.decode("utf-8", "surrogateescape"))
         library = Library(name, code)
         self._loading = library
+        started = time.monotonic()
+
+        def watch(*_event):  # Lua calls it every 100,000 instructions
+            if time.monotonic() - started >= LOAD_TIMEOUT_SECONDS:
+                raise Thrown(world.table({b"err": b"ERR FUNCTION LOAD timeout"}))
+
         world.api.loading(True)
         try:
-            ok, error = world.api.run(function, None, None, False, None)
+            ok, error = world.api.run(function, None, None, False, expose(world.lift, watch))
         finally:
             world.api.loading(False)
             self._loading = None

@@ -187,8 +187,9 @@ class ScriptRun:
             keyspace.propagation.command_done(self.db.index, argv, changed, self.replicate)
         if server.monitors and "admin" not in entry.flags:
             monitor.feed(server, client, argv, origin=f"{self.db.index} lua")
-        if client.tracking is not None:
-            server.tracking.remember(client, entry, argv)
+        if client.tracking is not None and "readonly" in entry.flags:
+            caller, _start, _refusal = dispatch.lookup(saved[2])  # the EVAL or FCALL the client sent
+            server.tracking.remember(client, caller, saved[2], reader=entry)
         return reply
 
 
