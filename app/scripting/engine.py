@@ -158,7 +158,7 @@ class Scripting:
             propagation.in_transaction, keyspace.frozen_time, client.in_exec, client.in_script = saved
             propagation.replace()  # the script's effects go out, not the command that ran it
             if run.busy:
-                self.busy_ended(run)
+                self.server.busy.end()
         if ok:
             from app.scripting.run import from_lua
 
@@ -178,10 +178,13 @@ class Scripting:
             if elapsed_ms >= self.server.config["busy-reply-threshold"]:
                 self.busy_started(run, elapsed_ms)
         if run.busy:
-            self.serve_while_busy(run)
+            self.server.busy.serve()  # answer the clients waiting meanwhile (app/scripting/busy.py)
         if run.kill_requested:
-            log.warning("Lua script killed by user with SCRIPT KILL.")
-            run.world.api.sethook(run.world.lift_hook(self._hook), b"l", 0)  # pcall cannot catch it for long
+            if not run.stopping:
+                run.stopping = True
+                log.warning("Lua script killed by user with SCRIPT KILL.")
+                # From now on at every line, so that a pcall cannot catch it for long.
+                run.world.api.sethook(run.world.lift_hook(self._hook), b"l", 0)
             return run.killed()
         return None
 
@@ -192,11 +195,6 @@ class Scripting:
                     f"You can try killing the script using the {command} command. Script name is: {run.name}.")
         self.server.busy.start(run)
 
-    def serve_while_busy(self, run) -> None:
-        self.server.busy.serve()
-
-    def busy_ended(self, run) -> None:
-        self.server.busy.end()
 
 
 def script_error(error, name: str) -> ReplyError:

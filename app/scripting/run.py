@@ -56,7 +56,8 @@ class ScriptRun:
         self.wrote = False
         self.db = client.db
         self.started = time.monotonic()
-        self.kill_requested = False
+        self.kill_requested = False  # SCRIPT KILL or FUNCTION KILL asked
+        self.stopping = False  # the hook is stopping it
         # Over maxmemory when the script started: a legacy script may not run a denyoom
         # command until it has written something (Redis: server.script_oom).
         self.oom = False
