@@ -144,6 +144,21 @@ def _refused_write(client: Client, entry: Command, argv: list[bytes]) -> ReplyEr
     return None
 
 
+MASTERDOWN = ReplyError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.")
+
+
+def _stale_refusal(client: Client, entry: Command, argv: list[bytes]) -> ReplyError | None:
+    """On a replica cut from its master that must not serve stale data, only commands
+    flagged ``stale`` run (INFO, REPLICAOF, CONFIG...): an EXEC only if all it queued
+    are, and a script only if its shebang says ``allow-stale`` (Redis: processCommand)."""
+    if "stale" not in entry.flags_for(client, argv):
+        return MASTERDOWN
+    if entry.name == "exec" and client.multi and any(
+            "stale" not in queued.flags_for(client, queued_argv) for queued, queued_argv, _start in client.multi):
+        return MASTERDOWN
+    return None
+
+
 def _oom_refusal(client: Client, entry: Command, argv: list[bytes]) -> ReplyError | None:
     """Over maxmemory, Redis refuses commands flagged ``denyoom``, an EXEC that
     queued one, and anything queued inside MULTI (but EXEC, DISCARD, QUIT and RESET)."""
@@ -179,6 +194,8 @@ def execute_locked(client: Client, argv: list[bytes]):
     server = client.server
     if refusal is None and server.write_refusal is not None and not client.is_master:
         refusal = _refused_write(client, entry, argv)  # MISCONF, READONLY on a replica, NOREPLICAS
+    if refusal is None and server.refuses_stale and not client.is_master and server.master_link_down():
+        refusal = _stale_refusal(client, entry, argv)  # replica-serve-stale-data no
     if refusal is None and server.loading and "loading" not in entry.flags and not client.is_master:
         refusal = ReplyError("LOADING Redis is loading the dataset in memory")  # the AOF's client replays
     if refusal is None and server.busy_script is not None and "allow_busy" not in entry.flags:

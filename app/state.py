@@ -112,6 +112,9 @@ class ServerState:
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
         self.slow_call_ns = self.introspection.configure(self.config)
         self.update_write_refusal()
+        # A replica told not to serve stale data refuses most commands while its link is
+        # down (MASTERDOWN): one attribute the dispatcher tests, false everywhere else.
+        self.refuses_stale = bool(self.config["replicaof"]) and not self.config["replica-serve-stale-data"]
         if changed is not None and "repl-backlog-size" in changed:
             # Redis' resizeReplicationBacklog keeps at least 16 kB, and CONFIG GET shows it.
             self.config.values["repl-backlog-size"] = max(self.config["repl-backlog-size"], backlog_min_size)
@@ -258,6 +261,11 @@ class ServerState:
             good = self.replication.good_replicas(config["min-replicas-max-lag"])
             refusal = NOREPLICAS if good < config["min-replicas-to-write"] else None
         self.write_refusal = refusal
+
+    def master_link_down(self) -> bool:
+        """A replica whose link to its master is not up (syncing or disconnected)."""
+        link = self.replication.link
+        return link is None or not link.up
 
     def disk_error(self) -> ReplyError | None:
         """MISCONF, when writes would not reach the disk (Redis:

@@ -6,8 +6,6 @@ call it. Every handler runs with the keyspace lock held, like every command.
 
 from __future__ import annotations
 
-import time
-
 from app import log
 from app.commands.arguments import SYNTAX_ERROR, c_string, integer, keyword, text
 from app.commands.list import timeout_seconds
@@ -116,16 +114,16 @@ def wait(client, numreplicas: bytes, timeout: bytes):
     if acked >= wanted or client.in_exec:
         return acked
     replication.request_acks()
-    deadline = None if seconds is None else time.monotonic() + seconds
-    while acked < wanted:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            break
-        replication.acks.wait(remaining)  # releases the keyspace lock meanwhile
-        acked = replication.count_acked(target)
-    # Others wrote while we waited: WAIT itself propagates nothing (app/propagation.py).
-    server.keyspace.propagation.replace()
-    return acked
+
+    def enough(_key):
+        count = replication.count_acked(target)
+        return count if count >= wanted else None
+
+    # A blocked client like BLPOP's (app/store/blocking.py), woken by each ACK: counted
+    # in blocked_clients, ended by CLIENT UNBLOCK (as a timeout) or by a hang-up. The
+    # keyspace lock is free meanwhile, and WAIT itself propagates nothing.
+    acked = server.keyspace.blocked.wait(client, [], enough, seconds, competes=False, condition=replication.acks)
+    return acked if acked is not None else replication.count_acked(target)
 
 
 def _replicaof(client, host: bytes, port: bytes):

@@ -32,11 +32,12 @@ def _scripting(name: str, **kwargs):
 
 def with_script_flags(flags: frozenset[str], script_flags: frozenset[str] | None) -> frozenset[str]:
     """The flags of an EVAL or FCALL of a script that declared ``script_flags`` (None: a
-    script without a shebang keeps the command's own). As Redis' scriptFlagsToCmdFlags:
-    it may write unless ``no-writes``, is refused over maxmemory unless ``allow-oom`` or
-    ``no-writes``, and runs on a stale replica only with ``allow-stale``."""
+    script without a shebang, which keeps the command's own but ``stale``). As Redis'
+    scriptFlagsToCmdFlags: it may write unless ``no-writes``, is refused over maxmemory
+    unless ``allow-oom`` or ``no-writes``, and runs on a stale replica only with
+    ``allow-stale``."""
     if script_flags is None:
-        return flags
+        return flags - {"stale"}
     flags = set(flags) - {"stale", "denyoom", "write"}
     if not script_flags & {"allow-oom", "no-writes"}:
         flags.add("denyoom")

@@ -149,6 +149,9 @@ class ScriptRun:
         if "noscript" in entry.flags:
             return "ERR This Redis command is not allowed from script"
         client = self.client
+        server = self.server
+        if server.refuses_stale and "stale" not in entry.flags and not client.is_master and server.master_link_down():
+            return "ERR Can not execute the command on a stale replica"  # the script said allow-stale, not this command
         if not client.user.unrestricted:
             refused = client.user.refusal(entry, argv)
             if refused is not None:

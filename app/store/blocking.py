@@ -58,7 +58,7 @@ class Waiter:
         """End the wait now: as a timeout, or raising ``error`` (CLIENT UNBLOCK, hang-up)."""
         self.cancelled = True
         self.error = error
-        self.condition.notify()
+        self.condition.notify_all()  # all: WAIT's waiters share one condition
 
 
 class BlockedClients:
@@ -80,11 +80,18 @@ class BlockedClients:
         """How many clients are blocked (INFO blocked_clients)."""
         return self.count
 
-    def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None, competes: bool = True):
+    def wait(self, client, keys: list[Hashable], attempt: Callable, timeout: float | None, competes: bool = True,
+             condition: threading.Condition | None = None):
         """``attempt(None)`` now, or ``attempt(key)`` once one of ``keys`` is ready; None
         after ``timeout`` seconds (None: wait forever), or at once inside a transaction.
         ``competes``: the waiters of a key take from the same data (lists), rather than
-        each reading its own part (streams)."""
+        each reading its own part (streams).
+
+        With ``condition`` and no keys, the client waits for something other than a key
+        (WAIT, for replicas' acknowledgements): it sleeps on that condition, which
+        whoever may have made ``attempt`` succeed notifies, and attempts again at each
+        wake-up. It is still a blocked client: counted, unblocked by CLIENT UNBLOCK, and
+        cancelled when its connection closes."""
         client.blocked_ns = 0
         result = attempt(None)
         # Inside EXEC nothing blocks; nor does a replica's master link, whose commands
@@ -92,6 +99,8 @@ class BlockedClients:
         if result is not None or client.in_exec or client.is_master:
             return result
         waiter = Waiter(client, self.lock, keys, attempt, competes)
+        if condition is not None:
+            waiter.condition = condition
         for key in keys:
             self._queues.setdefault(key, deque()).append(waiter)
         client.waiter = waiter
@@ -110,6 +119,10 @@ class BlockedClients:
                 if remaining is not None and remaining <= 0:
                     return None
                 waiter.condition.wait(remaining)
+                if condition is not None and not waiter.cancelled:
+                    result = attempt(None)
+                    if result is not None:
+                        return result
             return waiter.result
         finally:
             client.blocked_ns = time.perf_counter_ns() - blocked_at  # not work: the slow log leaves it out
