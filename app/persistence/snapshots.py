@@ -1,10 +1,12 @@
 """SAVE and BGSAVE: when the keyspace was last written to the RDB file, and how.
 
 SAVE writes while holding the keyspace lock, so every client waits, as Redis' SAVE
-blocks its one thread. BGSAVE copies the keyspace under the lock (Redis forks, and the
-child sees the memory as it was at that instant; a copy is our fork), then serializes
-and writes the copy in a thread while commands go on: the file is the keyspace at one
-instant, never a mixture.
+blocks its one thread. BGSAVE takes a point-in-time view of the keyspace (Redis forks,
+and the child sees the memory as it was at that instant): a `PointInTime`
+(app/persistence/cow.py) notes the keys as they are and keeps aside, from then on, each
+one a client changes before the writer thread has written it. The thread serializes and
+writes while commands go on, taking the lock only for a moment per chunk of keys: the
+file is the keyspace at one instant, never a mixture, and nothing is copied whole.
 
 The ``save`` points make BGSAVE automatic: once a second the cron (Redis' serverCron)
 starts one when, for any point "M N", at least N changes were made and more than M
@@ -17,10 +19,12 @@ from __future__ import annotations
 import os
 import threading
 import time
+import traceback
 from typing import Callable
 
 from app import log
 from app.persistence import rdb
+from app.persistence.cow import PointInTime
 
 RETRY_DELAY = 5  # CONFIG_BGSAVE_RETRY_DELAY: seconds before retrying a failed BGSAVE
 
@@ -89,8 +93,9 @@ class Snapshots:
         return True
 
     def background_save(self) -> None:
-        """BGSAVE: copy now (the caller holds the keyspace lock), write in a thread."""
-        snapshot = rdb.take_snapshot(self.keyspace, self.functions)
+        """BGSAVE: a point-in-time view now (the caller holds the keyspace lock), written
+        in a thread."""
+        snapshot = PointInTime(self.keyspace, self.functions.codes())
         dirty_at_snapshot = self.keyspace.dirty
         self.bgsave_started = time.monotonic()
         self.last_bgsave_try = int(time.time())
@@ -99,14 +104,18 @@ class Snapshots:
         self._thread.start()
         log.notice("Background saving started")
 
-    def _background(self, snapshot, dirty_at_snapshot: int) -> None:
+    def _background(self, snapshot: PointInTime, dirty_at_snapshot: int) -> None:
         try:
-            self._write(snapshot, self.background_temporary)
+            self._write(rdb.Snapshot(snapshot.databases(), snapshot.functions), self.background_temporary)
             ok = True
         except OSError as error:
             log.warning(f"Failed saving the DB in the background: {error.strerror or error}")
             ok = False
+        except Exception:  # a bug of ours: say so; the snapshot must still end below
+            log.warning(f"Failed saving the DB in the background:\n{traceback.format_exc()}")
+            ok = False
         with self.keyspace.lock:
+            snapshot.finish()
             if ok:
                 # Changes made while the copy was written are still unsaved.
                 self.keyspace.dirty = max(0, self.keyspace.dirty - dirty_at_snapshot)

@@ -134,6 +134,8 @@ class Database:
             if not keyspace.obeying_master:
                 return None
         keyspace = self.keyspace
+        if keyspace.snapshots and value.__class__ is not bytes:
+            self._keep(key, copy=True)  # the caller may change this container in place
         if touch and keyspace.touching:
             if keyspace.lfu:
                 self.access[key] = lfu_touched(self.access[key], keyspace.lfu_log_factor, keyspace.lfu_decay_time)
@@ -171,6 +173,8 @@ class Database:
         # Redis' setKey looks the key up before it overwrites it, so an old value past
         # its deadline is expired first and counted in expired_keys (MSET, SETEX, RENAME).
         keyspace = self.keyspace
+        if keyspace.snapshots:
+            self._keep(key, copy=False)
         old_deadline = self.expires.get(key)
         if old_deadline is not None and old_deadline <= keyspace.now() and keyspace.deletes_expired:
             self._expire(key)
@@ -204,6 +208,8 @@ class Database:
         """Delete ``key``; True if it existed (and had not expired). ``changes`` as in `set`."""
         if self.lookup(key, touch=False) is None:
             return False
+        if self.keyspace.snapshots:
+            self._keep(key, copy=False)
         del self.data[key]
         del self.access[key]
         if key in self.expires:
@@ -293,13 +299,23 @@ class Database:
         self.changed(key)
         return True
 
+    def _keep(self, key: bytes, copy: bool) -> None:
+        """``key`` is about to change: every snapshot being written keeps it as it is
+        (app/persistence/cow.py). Called only while one runs."""
+        for snapshot in self.keyspace.snapshots:
+            snapshot.keep(self.data, self.expires, key, copy)
+
     def _store_deadline(self, key: bytes, deadline_ms: int) -> None:
+        if self.keyspace.snapshots:
+            self._keep(key, copy=False)
         if key not in self.expires:
             self._slot[key] = len(self._expiring)
             self._expiring.append(key)
         self.expires[key] = deadline_ms
 
     def _forget_deadline(self, key: bytes) -> None:
+        if self.keyspace.snapshots:
+            self._keep(key, copy=False)
         del self.expires[key]
         index = self._slot.pop(key)
         last = self._expiring.pop()
@@ -311,6 +327,8 @@ class Database:
         """Delete a key whose deadline has passed. Not a change the client made, so it
         does not count for save points; replicas and the AOF get a DEL of it, ahead of
         the command that found it (Redis: deleteExpiredKeyAndPropagate)."""
+        if self.keyspace.snapshots:
+            self._keep(key, copy=False)
         del self.data[key]
         del self.access[key]
         self._forget_deadline(key)
@@ -441,6 +459,10 @@ class Keyspace:
         self.lfu = False
         self.lfu_log_factor = 10
         self.lfu_decay_time = 1
+        # Snapshots being written (BGSAVE...): each keeps the keys that change before it
+        # has written them (app/persistence/cow.py). Empty, as it almost always is, it
+        # costs a write one test.
+        self.snapshots: list = []
 
     def now(self) -> int:
         """Unix time in ms for expiry decisions: the clock, unless EXEC froze it."""
