@@ -29,10 +29,10 @@ for setting in "no everysec" "yes always" "yes everysec" "yes no"; do
   set -- $setting
   ours_port=$(free_port); redis_port=$(free_port)
   mkdir -p "$work/ours-$ours_port" "$work/redis-$redis_port"
-  (cd "$work/ours-$ours_port" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning \
+  (cd "$work/ours-$ours_port" && exec setsid "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning \
      --appendonly "$1" --appendfsync "$2" > /dev/null) &
   pids+=($!)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --dir "$work/redis-$redis_port" --loglevel warning \
+  setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --dir "$work/redis-$redis_port" --loglevel warning \
      --appendonly "$1" --appendfsync "$2" > /dev/null &
   pids+=($!)
   wait_port "$ours_port"; wait_port "$redis_port"

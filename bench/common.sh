@@ -20,9 +20,9 @@ start_ours_and_redis() {
   pids=()
   trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
   ours=$(free_port); theirs=$(free_port)
-  (cd "$work" && exec "$here/your_program.sh" --port "$ours" --save "" --loglevel warning "$@" > /dev/null) &
+  (cd "$work" && exec setsid "$here/your_program.sh" --port "$ours" --save "" --loglevel warning "$@" > /dev/null) &
   pids+=($!)
-  redis-server --port "$theirs" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
+  setsid redis-server --port "$theirs" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
   pids+=($!)
   wait_port "$ours"; wait_port "$theirs"
 }

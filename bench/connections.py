@@ -196,8 +196,8 @@ def main() -> None:
 
     throughput, costs = [], []
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as redis_dir, \
-            start_ours("--save", "", "--maxclients", maxclients, cwd=ours_dir) as ours, \
-            start_reference("--maxclients", maxclients, cwd=redis_dir) as redis:
+            start_ours("--save", "", "--maxclients", maxclients, cwd=ours_dir, own_session=True) as ours, \
+            start_reference("--maxclients", maxclients, cwd=redis_dir, own_session=True) as redis:
         print(f"ours (python {sys.version.split()[0]}) on {ours.port}, redis {redis_version()} on {redis.port}; "
               f"-c {options.clients} -n {options.requests}, {options.rounds} rounds", flush=True)
         for count in idle_counts:

@@ -19,10 +19,10 @@ traced=$((requests / 10))
 
 start_ours_and_redis
 minimal=$(free_port)
-python3 "$here/bench/minimal_server.py" "$minimal" &
+setsid python3 "$here/bench/minimal_server.py" "$minimal" &
 pids+=($!)
 echo=$(free_port)  # the same without parsing or running anything: +OK to every read
-python3 "$here/bench/minimal_server.py" "$echo" --echo &
+setsid python3 "$here/bench/minimal_server.py" "$echo" --echo &
 pids+=($!)
 wait_port "$minimal"; wait_port "$echo"
 # The server processes themselves (your_program.sh execs python3; so does the minimal one).

@@ -26,7 +26,7 @@ from tests.helpers import start_ours  # noqa: E402
 def main() -> None:
     keys = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
     with tempfile.TemporaryDirectory() as folder, \
-            start_ours("--save", "", "--enable-debug-command", "local", cwd=folder) as ours:
+            start_ours("--save", "", "--enable-debug-command", "local", cwd=folder, own_session=True) as ours:
         result = report.measure_expiry(ours.port, keys, timeout=120)
     trips = sorted(result["round_trips"], reverse=True)
     print(f"{result['waiting']:,} keys reclaimed in {result['seconds']:.2f} s ({result['left']:,} left); "

@@ -77,7 +77,8 @@ def main() -> None:
     kind = sys.argv[1] if len(sys.argv) > 1 else "zset"
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as redis_dir:
-        with start_ours("--save", "", cwd=ours_dir) as ours, start_reference(cwd=redis_dir) as redis:
+        with start_ours("--save", "", cwd=ours_dir, own_session=True) as ours, \
+                start_reference(cwd=redis_dir, own_session=True) as redis:
             for name, server in (("ours", ours), ("redis", redis)):
                 before = rss_kib(server.process.pid)
                 used_before = used_memory(server.port) if name == "redis" else None

@@ -23,9 +23,9 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-(cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
+(cd "$work" && exec setsid "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
 pids+=($!)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning > /dev/null &
 pids+=($!)
 for port in "$ours_port" "$redis_port"; do
   wait_port "$port"

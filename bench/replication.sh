@@ -26,9 +26,9 @@ trap cleanup EXIT
 start_ours() {  # port [replicaof port]
   mkdir -p "$work/$1"
   if [ $# -gt 1 ]; then
-    (cd "$work/$1" && exec "$here/your_program.sh" --port "$1" --save "" --loglevel warning --replicaof "127.0.0.1 $2" > /dev/null) &
+    (cd "$work/$1" && exec setsid "$here/your_program.sh" --port "$1" --save "" --loglevel warning --replicaof "127.0.0.1 $2" > /dev/null) &
   else
-    (cd "$work/$1" && exec "$here/your_program.sh" --port "$1" --save "" --loglevel warning > /dev/null) &
+    (cd "$work/$1" && exec setsid "$here/your_program.sh" --port "$1" --save "" --loglevel warning > /dev/null) &
   fi
   pids+=($!)
   wait_port "$1"
@@ -37,7 +37,7 @@ start_redis() {  # port [replicaof port]
   mkdir -p "$work/$1"
   local extra=()
   [ $# -gt 1 ] && extra=(--replicaof 127.0.0.1 "$2")
-  redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/$1" --loglevel warning \
+  setsid redis-server --port "$1" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/$1" --loglevel warning \
     --repl-diskless-sync-delay 0 "${extra[@]}" > /dev/null &
   pids+=($!)
   wait_port "$1"

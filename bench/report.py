@@ -117,7 +117,7 @@ def start_minimal() -> ServerProcess:
     """bench/minimal_server.py on a free port, answering once started. It runs as python3
     itself (no shell between), so its pid is the one whose RSS and CPU time count."""
     port = free_port()
-    return ServerProcess(["python3", str(MINIMAL_SERVER), str(port)], port)
+    return ServerProcess(["python3", str(MINIMAL_SERVER), str(port)], port, own_session=True)
 
 
 @contextmanager
@@ -126,8 +126,8 @@ def servers(*args: str, minimal: bool = False):
     with ``minimal``, the minimal server too (it ignores ``args``)."""
     common = ("--enable-debug-command", "local", "--loglevel", "warning", *args)
     with tempfile.TemporaryDirectory() as ours_dir, tempfile.TemporaryDirectory() as redis_dir, \
-            start_ours("--save", "", *common, cwd=ours_dir) as ours, \
-            start_reference(*common, cwd=redis_dir) as redis, \
+            start_ours("--save", "", *common, cwd=ours_dir, own_session=True) as ours, \
+            start_reference(*common, cwd=redis_dir, own_session=True) as redis, \
             (start_minimal() if minimal else nullcontext()) as bare:
         yield {"ours": ours, "redis": redis} | ({MINIMAL: bare} if minimal else {})
 

@@ -22,13 +22,13 @@ cleanup() { kill "$ours_pid" "$redis_pid" 2>/dev/null || true; wait 2>/dev/null 
 trap cleanup EXIT
 
 started=$(date +%s.%N)
-(cd "$work" && exec "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
+(cd "$work" && exec setsid "$here/your_program.sh" --port "$ours_port" --save "" --loglevel warning) &
 ours_pid=$!
 wait_port "$ours_port"
 ready=$(date +%s.%N)
 echo "our server accepted connections $(python3 -c "print(round($ready - $started, 3))") s after exec"
 
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning &
+setsid redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --loglevel warning &
 redis_pid=$!
 wait_port "$redis_port"
 

@@ -66,13 +66,17 @@ class ServerProcess:
     """A server running as a child process, stopped by `stop` (or as a context manager)."""
 
     def __init__(self, argv: list[str], port: int, cwd: str | None = None, scratch: str | None = None,
-                 env: dict | None = None):
+                 env: dict | None = None, own_session: bool = False):
         self.port = port
         self.argv = argv
         self.cwd = cwd  # the working directory, which is also the default `dir`
         self.scratch = scratch  # a directory of its own, removed by `stop`
         self.process = subprocess.Popen(
-            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env
+            argv, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+            # Benchmarks start servers as daemons run, in a session of their own: the
+            # kernel schedules by session here (autogroup), and a server sharing
+            # redis-benchmark's session would get half a core.
+            start_new_session=own_session,
         )
         self.startup_seconds = wait_for_port(port, self.process)
 
@@ -100,7 +104,7 @@ class ServerProcess:
 
 
 def start_ours(*args: str, port: int | None = None, cwd: str | None = None, config_file: str | None = None,
-               env: dict | None = None) -> ServerProcess:
+               env: dict | None = None, own_session: bool = False) -> ServerProcess:
     """Our server on a free port; a config file, like redis-server's, comes first.
 
     Without ``cwd`` it runs in a temporary directory of its own, so that no file a test
@@ -113,19 +117,19 @@ def start_ours(*args: str, port: int | None = None, cwd: str | None = None, conf
         cwd = PLATFORM_FOLDER
     elif cwd is None:
         cwd = scratch = tempfile.mkdtemp(prefix="ours-")
-    return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch, env)
+    return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch, env, own_session)
 
 
 def redis_server_path() -> str | None:
     return shutil.which("redis-server")
 
 
-def start_reference(*args: str, cwd: str) -> ServerProcess:
+def start_reference(*args: str, cwd: str, own_session: bool = False) -> ServerProcess:
     """A real redis-server with persistence off, for differential tests."""
     port = free_port()
     argv = [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", cwd, *args]
-    return ServerProcess(argv, port, cwd)
+    return ServerProcess(argv, port, cwd, own_session=own_session)
 
 
 class RawConnection:
