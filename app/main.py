@@ -46,6 +46,11 @@ def main(argv: list[str]) -> int:
     state = ServerState(config, config_file)
     if config["aclfile"] and not load_acl_file(state):
         return 1
+    try:
+        if config["appendonly"]:
+            state.aof.upgrade_old_style()  # a pre-7.0 appendonly.aof moves into the AOF directory
+    except LoadFailed:
+        return 1
     if config["appendonly"] and not os.path.exists(state.aof.manifest_path()) \
             and not os.path.exists(rdb.rdb_path(config)):
         # Nothing to load: a new AOF's directory, file and manifest exist before anyone
@@ -95,7 +100,8 @@ def main(argv: list[str]) -> int:
     log.notice("Ready to accept connections tcp")
     if config["replicaof"]:
         with state.keyspace.lock:
-            state.replicate_from(config["replicaof"], continue_own_history=False)
+            # Restarted from a file that recorded where we were: continue from there.
+            state.replicate_from(config["replicaof"], continue_own_history=state.replication.loaded_history)
     state.aof.start_cron(state.shutdown_requested)
     state.snapshots.start_cron(state.shutdown_requested, lambda: state.aof.rewriting)
     serve(state)
@@ -158,17 +164,22 @@ def load_snapshot(state: ServerState) -> bool:
     without them would lose them at the next save.
 
     Clients that connect meanwhile (a big file) are answered LOADING, but for the few
-    commands flagged ``loading`` (INFO shows ``loading:1``)."""
+    commands flagged ``loading`` (INFO shows ``loading:1``).
+
+    The replication ID and offset the file recorded are restored, so that a replica
+    continues from its master, and a master's replicas from it (app/replication/master.py)."""
     path = rdb.rdb_path(state.config)
     started = time.monotonic()
     codes: list[bytes] = []
+    aux: dict[bytes, bytes] = {}
     try:
         keys = rdb.load_file(path, state.config, now_ms(), len(state.keyspace.databases),
-                             rdb.sanitize_on_load(state.config), codes)
+                             rdb.sanitize_on_load(state.config), codes, aux)
         if keys is not None:
             with state.keyspace.lock:
                 rdb.install_functions(state.functions, codes, "APPEND")
                 rdb.install(state.keyspace, keys)
+                state.replication.restore(aux)
     except rdb.RDBError as error:
         log.warning(f"Fatal error loading the DB {path}: {error}. Exiting.")
         return False

@@ -434,7 +434,8 @@ def test_a_restarted_master_is_followed_again(tmp_path):
         assert dataset(replica.port) == expected  # it serves what it had meanwhile
         master = start_ours("--dir", str(tmp_path), "--save", "", port=port)  # loads dump.rdb
         redis.Redis(port=port).set("after-restart", "1")
-        # The master has a new history: the replica resyncs in full from it.
+        # The file recorded the master's ID and offset: the replica continues (+CONTINUE)
+        # if it had everything, or resyncs in full (tests/test_replication_resume.py).
         wait_until(lambda: link_up(replica.port) and offsets_match(port, replica.port), what="the replica to resync")
         assert dataset(replica.port) == dataset(port) == {**expected, (0, b"after-restart"): ("string", b"1", False)}
     finally:
@@ -463,8 +464,8 @@ def test_a_continued_stream_stays_in_its_database():
 
 
 def test_a_promoted_replica_lets_its_own_replicas_continue():
-    master = start_ours()
-    middle = start_ours("--replicaof", f"127.0.0.1 {master.port}")
+    master = start_ours("--repl-diskless-sync-delay", "0")  # two syncs in a row: no 5 s wait for each
+    middle = start_ours("--replicaof", f"127.0.0.1 {master.port}", "--repl-diskless-sync-delay", "0")
     leaf = start_ours("--replicaof", f"127.0.0.1 {middle.port}")
     try:
         wait_until(lambda: link_up(middle.port) and link_up(leaf.port), what="links up")

@@ -41,6 +41,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+import traceback
+from operator import itemgetter
 
 from app import log
 from app.persistence import aof, rdb
@@ -53,6 +55,7 @@ from app.store.zset import SortedSet
 
 OFF, WAIT_REWRITE, ON = "off", "wait-rewrite", "on"  # Redis' aof_state
 ITEMS_PER_COMMAND = 64  # Redis' AOF_REWRITE_ITEMS_PER_CMD
+REPLAY_BATCH = 1000  # commands replayed per hold of the keyspace lock
 CANT_REWRITE = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
 
 
@@ -120,6 +123,48 @@ class AppendOnlyFile:
 
     # --------------------------------------------------------------- start-up
 
+    def upgrade_old_style(self) -> None:
+        """Move a pre-7.0 AOF into the AOF directory, as Redis 7.0 does at start-up
+        (aof.c, aofUpgradePrepare): before 7.0 the AOF was one file, ``appendfilename``
+        in ``dir``. It becomes the base of seq 1 under its own name, and the manifest
+        is written before the file moves, so that a crash in between is finished at the
+        next start (the manifest then lists that base alone, missing from the
+        directory). A directory whose manifest lists anything else is left alone, and
+        so is an unreadable manifest (`load` says what is wrong with it). Raises
+        LoadFailed after logging why, if it cannot be done."""
+        old = os.path.join(self.config["dir"], self._filename)
+        if not os.path.isfile(old):
+            return
+        if os.path.isdir(self.directory):
+            try:
+                with open(self.manifest_path(), "rb") as handle:
+                    manifest = aof.parse_manifest(handle.read(), self.manifest_path())
+            except FileNotFoundError:
+                manifest = Manifest()
+            except (OSError, AOFError):
+                return
+            half_done = (manifest.base is not None and manifest.base.name == self._filename and not manifest.incrs
+                         and not os.path.exists(self._path(self._filename)))
+            if (manifest.base is not None or manifest.incrs) and not half_done:
+                return
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as error:
+            log.warning(f"Can't open or create append-only dir {self.config['appenddirname']}: {error.strerror}")
+            raise LoadFailed from None
+        try:
+            self._persist_manifest(Manifest(base=AOFInfo(self._filename, 1, aof.BASE)))
+        except OSError as error:
+            log.warning(f"Can't persist the AOF manifest {self.manifest_path()}: {error.strerror}")
+            raise LoadFailed from None
+        try:
+            os.replace(old, self._path(self._filename))
+        except OSError as error:
+            log.warning(f"Error trying to rename the existing AOF to old AOF file {self._filename}: {error.strerror}")
+            raise LoadFailed from None
+        log.notice(f"Successfully migrated an old-style AOF file ({self._filename}) "
+                   f"into the AOF directory ({self.config['appenddirname']}).")
+
     def load(self) -> None:
         """Load the AOF the manifest lists (appendonly yes, manifest present), then open
         its last incr for appending. Raises LoadFailed after logging why."""
@@ -138,8 +183,9 @@ class AppendOnlyFile:
         # original found, even those whose deadline has since passed.
         self.keyspace.deletes_expired = False
         try:
-            for number, info in enumerate(files, 1):
-                total += self._load_file(info, last=number == len(files))
+            with rdb.collector_paused():
+                for number, info in enumerate(files, 1):
+                    total += self._load_file(info, last=number == len(files))
         finally:
             self.keyspace.deletes_expired = saved_deletes_expired
         with self.keyspace.lock:
@@ -148,6 +194,7 @@ class AppendOnlyFile:
             try:
                 if manifest.current_incr is None:  # only a base: start an incr after it
                     self.manifest = aof.add_incr(manifest, self._filename)
+                    log.notice(f"Creating AOF incr file {self.manifest.current_incr.name} on server start")
                     self._create_file(self.manifest.current_incr.name)
                     self._persist_manifest(self.manifest)
                 fd = self._open_append(self.manifest.current_incr.name)
@@ -175,14 +222,20 @@ class AppendOnlyFile:
             raise LoadFailed from None
         if not data:
             return 0
+        start = 0  # where the commands start
         if aof.is_rdb_preamble(data):
-            log.notice("Reading RDB base file on AOF loading...")
+            # A snapshot first: a base written with aof-use-rdb-preamble, or a pre-7.0
+            # AOF (`upgrade_old_style` keeps its name), whose rewrites wrote a snapshot
+            # to which the writes made since were appended as commands. Redis reads
+            # commands after the snapshot in any base, and so do we.
+            old_style = info.name == self._filename
+            log.notice("Reading RDB preamble from AOF file..." if old_style else "Reading RDB base file on AOF loading...")
             codes: list[bytes] = []
             try:
                 # now=0: a preamble's expired keys load too, as in Redis, for the
                 # commands after it may touch them; active expiry deletes them later.
-                keys = rdb.parse(data, self.config, 0, len(self.keyspace.databases), rdb.sanitize_on_load(self.config),
-                                 codes)
+                keys, start = rdb.parse_prefix(data, self.config, 0, len(self.keyspace.databases),
+                                               rdb.sanitize_on_load(self.config), codes)
                 with self.keyspace.lock:
                     # The base comes first: no library is there yet (DEBUG LOADAOF
                     # empties them), so a name twice is an error, as in Redis.
@@ -190,12 +243,13 @@ class AppendOnlyFile:
                     for loaded in keys:
                         self.keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
             except rdb.RDBError as error:
-                log.warning(f"Error reading the RDB base file {info.name} ({error}), AOF loading aborted")
+                what = "the RDB preamble of the AOF file" if old_style else "the RDB base file"
+                log.warning(f"Error reading {what} {info.name} ({error}), AOF loading aborted")
                 raise LoadFailed from None
-            log.notice(f"DB loaded from {kind} file {info.name}: {time.monotonic() - started:.3f} seconds")
-            return len(data)
+            if old_style:
+                log.notice("Reading the remaining AOF tail...")
         try:
-            commands, end, problem = aof.parse_commands(data, filename=info.name)
+            commands, end, problem = aof.parse_commands(data, start, filename=info.name)
         except AOFError as error:
             log.warning(f"{error}. Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>")
             raise LoadFailed from None
@@ -225,23 +279,66 @@ class AppendOnlyFile:
 
     def _replay(self, commands: list[list[bytes]], filename: str) -> None:
         """Run ``commands`` as Redis' fake AOF client runs them: a client of its own per
-        file, allowed everything, answering nobody."""
-        from app.client import Client
-        from app.dispatch import execute, lookup  # here: dispatch imports every command
+        file, allowed everything, answering nobody.
 
-        client = Client(self.state, self.state.new_client_id(), "", "", -1, close=lambda: None)
+        Redis' loader calls each command's function directly (``cmd->proc``), with
+        none of the checks a client's command goes through: a command of the file
+        goes straight to its handler too (not counted in INFO commandstats, as in
+        Redis). The dispatcher still runs what needs more than that: a
+        transaction (it queues what follows MULTI and runs it at EXEC), a command with
+        the wrong number of arguments (it refuses it), and everything while someone
+        listens for writes (replicas after DEBUG LOADAOF), so that they hear it.
+
+        The keyspace lock is held for `REPLAY_BATCH` commands at a time, so that the
+        clients of a long load are answered (LOADING) in between."""
+        # Imported here: dispatch imports every command.
+        from app.client import Client
+        from app.dispatch import execute_locked, lookup
+
+        state = self.state
+        keyspace = self.keyspace
+        client = Client(state, state.new_client_id(), "", "", -1, close=lambda: None)
         client.is_master = True  # never blocks, writes on a read-only replica, sees expired keys
         client.authenticated = True
         client.set_reply_mode(b"OFF")
-        for argv in commands:
-            entry, _start, _refusal = lookup(argv)
-            if entry is None:
-                name = argv[0].decode("utf-8", "replace")
-                log.warning(aof.UNKNOWN_COMMAND % (name, filename))
-                raise LoadFailed
-            if entry.name in ("function|load", "function|restore"):
-                self._require_lua(filename)
-            execute(client, argv)
+        # A command name as written -> its entry, for commands without subcommands (a
+        # file names few commands, spelled the same way each time).
+        plain: dict[bytes, object] = {}
+        for first in range(0, len(commands), REPLAY_BATCH):
+            with keyspace.lock:
+                # What the dispatcher sets for each command, and another client's command
+                # may have changed since the last batch.
+                keyspace.obeying_master = True
+                keyspace.touching = True
+                state.current_client = client
+                for argv in commands[first:first + REPLAY_BATCH]:
+                    entry = plain.get(argv[0])
+                    if entry is None:
+                        entry, _start, _refusal = lookup(argv)
+                        if entry is None:
+                            name = argv[0].decode("utf-8", "replace")
+                            log.warning(aof.UNKNOWN_COMMAND % (name, filename))
+                            raise LoadFailed
+                        if entry.name in ("function|load", "function|restore"):
+                            self._require_lua(filename)
+                        if entry.subcommands or "|" in entry.name or entry.name in ("multi", "exec"):
+                            execute_locked(client, argv)
+                            continue
+                        plain[argv[0]] = entry
+                    arity = entry.arity
+                    if (client.multi is not None or keyspace.propagation.enabled
+                            or (arity > 0 and len(argv) != arity) or len(argv) < -arity):
+                        execute_locked(client, argv)
+                        continue
+                    client.argv = argv
+                    try:
+                        entry.handler(client, *argv[1:])
+                    except ReplyError:
+                        pass  # answered to no one, as when it first ran
+                    except Exception:  # noqa: BLE001 - a bug of ours: say so and go on, as for a client's command
+                        log.warning(f"Internal error running '{entry.name}':\n{traceback.format_exc()}")
+                if keyspace.blocked.ready:  # a push fed a key a client waits on (DEBUG LOADAOF)
+                    keyspace.blocked.serve_ready()
 
     def _require_lua(self, filename: str) -> None:
         """A FUNCTION LOAD or RESTORE is about to be replayed: without Lua (the optional
@@ -713,6 +810,8 @@ class AppendOnlyFile:
 
 def _unfinished_multi(commands: list[list[bytes]]) -> int | None:
     """The index of a MULTI whose EXEC never came, or None."""
+    if b"multi" not in set(map(bytes.lower, map(itemgetter(0), commands))):  # the usual case, at C speed
+        return None
     opened = None
     for index, argv in enumerate(commands):
         name = argv[0].lower()

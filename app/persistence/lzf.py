@@ -43,17 +43,18 @@ def decompress(data: bytes, length: int) -> bytes:
             position += 1
         if position >= end:
             raise LZFError("back reference cut short")
-        start = len(out) - ((control & 0x1F) << 8) - data[position] - 1
+        distance = ((control & 0x1F) << 8) + data[position] + 1
         position += 1
         run += 2
+        start = len(out) - distance
         if start < 0:
             raise LZFError("back reference before the start of the output")
-        if start + run <= len(out):
+        if run <= distance:
             out += out[start:start + run]
         else:
-            # Overlapping: each copied byte may be one this reference has just written.
-            for index in range(start, start + run):
-                out.append(out[index])
+            # Overlapping: each copied byte may be one this reference has just written,
+            # so the last ``distance`` bytes repeat until ``run`` bytes are written.
+            out += (out[start:] * (run // distance + 1))[:run]
         if len(out) > length:
             break
     if len(out) != length:
@@ -77,12 +78,13 @@ def compress(data: bytes, room: int | None = None) -> bytes | None:
     table: dict[int, int] = {}  # slot -> position; an empty slot (0) is never a match
     literal_start = position = 0
     end = size - 2
-
-    def slot(at: int) -> int:  # IDX(h) for the 3 bytes at ``at``
-        return (((data[at] << 8) | data[at + 1]) - ((data[at + 1] << 8) | data[at + 2]) * 5) & 0xFFFF
-
+    # IDX(h) of the 3 bytes at p is ((p[0] << 8 | p[1]) - (p[1] << 8 | p[2]) * 5) & 0xFFFF,
+    # ``high`` and ``low`` below: a position's ``high`` is the ``low`` of the one before,
+    # so the loop carries it over instead of reading those two bytes again.
+    high = (data[0] << 8 | data[1]) if size > 1 else 0
     while position < end:
-        key = slot(position)
+        low = data[position + 1] << 8 | data[position + 2]
+        key = (high - low * 5) & 0xFFFF
         ref = table.get(key, 0)
         table[key] = position
         offset = position - ref - 1
@@ -102,25 +104,34 @@ def compress(data: bytes, room: int | None = None) -> bytes | None:
             if not unrolled or longest <= 16:
                 while length < longest and data[ref + length] == data[position + length]:
                     length += 1
-            _literal_runs(out, data, literal_start, position)
+            if literals:  # fewer than MAX_LITERAL: a full run is written as soon as there is one
+                out.append(literals - 1)
+                out += data[literal_start:position]
             if length - 2 < 7:
                 out.append((offset >> 8) + ((length - 2) << 5))
             else:
-                out += bytes([(offset >> 8) + (7 << 5), length - 9])
+                out.append((offset >> 8) + (7 << 5))
+                out.append(length - 9)
             out.append(offset & 0xFF)
             position += length
             literal_start = position
             if position >= end:
                 break
             # Remember the two positions before the next one, as VERY_FAST does.
-            table[slot(position - 2)] = position - 2
-            table[slot(position - 1)] = position - 1
+            before = data[position - 2] << 8 | data[position - 1]
+            high = data[position - 1] << 8 | data[position]
+            table[(before - high * 5) & 0xFFFF] = position - 2
+            low = data[position] << 8 | data[position + 1]
+            table[(high - low * 5) & 0xFFFF] = position - 1
+            high = low
         else:
             if len(out) + 1 + literals >= limit:
                 return None
             position += 1
+            high = low
             if position - literal_start == MAX_LITERAL:
-                _literal_runs(out, data, literal_start, position)
+                out.append(MAX_LITERAL - 1)
+                out += data[literal_start:position]
                 literal_start = position
     if len(out) + 1 + position - literal_start + 3 > limit:
         return None

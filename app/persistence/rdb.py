@@ -32,9 +32,12 @@ only then put in the keyspace, so a corrupt or truncated file leaves nothing hal
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import struct
+from contextlib import contextmanager
+from itertools import chain
 from typing import NamedTuple
 
 from app.numeric import strtod
@@ -46,7 +49,7 @@ from app.store.hash import HashValue
 from app.store.keyspace import copy_value, now_ms
 from app.store.list import ListValue
 from app.store.set import set_of
-from app.store.stream import ConsumerGroup, Consumer, PendingEntry, Stream
+from app.store.stream import Consumer, ConsumerGroup, PendingEntry, Stream
 from app.store.zset import Limits, SortedSet
 
 MAX_VERSION = 12  # Redis 7.2 writes 11, 7.4 writes 12
@@ -234,11 +237,51 @@ class _Reader(_Cursor):
     def stream_id(self) -> tuple[int, int]:
         return self.length(), self.length()
 
+    def strings(self, count: int, scored: bool = False) -> list:
+        """``count`` strings in a row (a set's members, a hash's fields and values), or
+        with ``scored`` (member, score) pairs, each string followed by its binary score
+        as the sorted sets of type 5 hold them. A string whose length fits one or two
+        bytes is read in the loop, as `parse` reads a key; any other by `string`."""
+        data = self.data
+        size = len(data)
+        position = self.position
+        out = []
+        append = out.append
+        for _ in range(count):
+            first = data[position] if position < size else 0xFF
+            if first < 0x40:
+                start = position + 1
+                end = start + first
+            elif first < 0x80 and position + 1 < size:
+                start = position + 2
+                end = start + ((first & 0x3F) << 8 | data[position + 1])
+            else:
+                end = size + 1
+            if end <= size:
+                item = data[start:end]
+                position = end
+            else:
+                self.position = position
+                item = self.string()
+                position = self.position
+            if not scored:
+                append(item)
+            elif position + 8 <= size:
+                append((item, _DOUBLE.unpack_from(data, position)[0]))
+                position += 8
+            else:
+                self.position = position
+                self.binary_double()  # cut short: says so
+        self.position = position
+        return out
+
 
 # --------------------------------------------------------------------------- packed blobs
 
 
 _UINT32 = struct.Struct("<I")
+_UINT64 = struct.Struct("<Q")
+_DOUBLE = struct.Struct("<d")
 _UINT64_MASK = (1 << 64) - 1
 _INTSET_CODES = {2: "h", 4: "i", 8: "q"}
 
@@ -306,40 +349,77 @@ def _listpack(cursor: _Cursor) -> list[bytes | int]:
     Its frame is always checked, as Redis does (lpValidateIntegrity's shallow part):
     the header's byte count is the blob's size and the last byte is the end byte.
     Entries are read up to the first end byte; checking each of them is the caller's
-    business when asked (integrity.listpack_valid)."""
+    business when asked (integrity.listpack_valid).
+
+    The three short encodings, nearly every entry there is, are read in the loop: a
+    7-bit unsigned integer (0xxxxxxx), a string under 64 bytes (10LLLLLL) and a 13-bit
+    integer (110xxxxx xxxxxxxx). None is longer than 64 bytes, so its back-length is
+    one byte. Any other entry, the end byte, and an entry that would run past the end
+    of the blob are read by `_read_listpack_entry`, which also words the errors."""
     data = cursor.data
-    if len(data) < 7 or data[-1] != 0xFF or _UINT32.unpack_from(data)[0] != len(data):
+    size = len(data)
+    if size < 7 or data[-1] != 0xFF or _UINT32.unpack_from(data)[0] != size:
         raise cursor.integrity_failed()
-    cursor.position = 6  # past the byte count and the element count
     entries: list[bytes | int] = []
+    append = entries.append
+    position = 6  # past the byte count and the element count
     while True:
-        start = cursor.position
-        header = cursor.byte()
-        if header == 0xFF:
-            break
+        header = data[position] if position < size else 0xFF
         if header < 0x80:
-            entries.append(header)
+            if position + 2 <= size:  # the entry and its back-length
+                append(header)
+                position += 2
+                continue
         elif header < 0xC0:
-            entries.append(cursor.take(header & 0x3F))
+            end = position + 1 + (header & 0x3F)
+            if end < size:
+                append(data[position + 1:end])
+                position = end + 1
+                continue
         elif header < 0xE0:
-            value = ((header & 0x1F) << 8) | cursor.byte()
-            entries.append(value - (1 << 13) if value >= 1 << 12 else value)
-        elif header < 0xF0:
-            entries.append(cursor.take(((header & 0x0F) << 8) | cursor.byte()))
-        elif header == 0xF0:
-            entries.append(cursor.take(struct.unpack("<I", cursor.take(4))[0]))
-        elif header == 0xF1:
-            entries.append(struct.unpack("<h", cursor.take(2))[0])
-        elif header == 0xF2:
-            entries.append(int.from_bytes(cursor.take(3), "little", signed=True))
-        elif header == 0xF3:
-            entries.append(struct.unpack("<i", cursor.take(4))[0])
-        elif header == 0xF4:
-            entries.append(struct.unpack("<q", cursor.take(8))[0])
-        else:
-            raise cursor.fail(f"bad listpack entry encoding 0x{header:02x}", start)
-        cursor.take(backlen_size(cursor.position - start))
-    return entries
+            if position + 3 <= size:
+                value = ((header & 0x1F) << 8) | data[position + 1]
+                append(value - (1 << 13) if value >= 1 << 12 else value)
+                position += 3
+                continue
+        cursor.position = position
+        entry = _read_listpack_entry(cursor)
+        if entry is None:
+            return entries
+        append(entry)
+        position = cursor.position
+
+
+def _read_listpack_entry(cursor: _Cursor) -> bytes | int | None:
+    """The listpack entry at the cursor, any encoding, with its back-length; None for
+    the end byte."""
+    start = cursor.position
+    header = cursor.byte()
+    if header == 0xFF:
+        return None
+    if header < 0x80:
+        entry = header
+    elif header < 0xC0:
+        entry = cursor.take(header & 0x3F)
+    elif header < 0xE0:
+        value = ((header & 0x1F) << 8) | cursor.byte()
+        entry = value - (1 << 13) if value >= 1 << 12 else value
+    elif header < 0xF0:
+        entry = cursor.take(((header & 0x0F) << 8) | cursor.byte())
+    elif header == 0xF0:
+        entry = cursor.take(struct.unpack("<I", cursor.take(4))[0])
+    elif header == 0xF1:
+        entry = struct.unpack("<h", cursor.take(2))[0]
+    elif header == 0xF2:
+        entry = int.from_bytes(cursor.take(3), "little", signed=True)
+    elif header == 0xF3:
+        entry = struct.unpack("<i", cursor.take(4))[0]
+    elif header == 0xF4:
+        entry = struct.unpack("<q", cursor.take(8))[0]
+    else:
+        raise cursor.fail(f"bad listpack entry encoding 0x{header:02x}", start)
+    cursor.take(backlen_size(cursor.position - start))
+    return entry
 
 
 def _listpack_length(cursor: _Cursor, entries: list) -> int:
@@ -350,7 +430,7 @@ def _listpack_length(cursor: _Cursor, entries: list) -> int:
 
 
 def _as_bytes(entries) -> list[bytes]:
-    return [entry if isinstance(entry, bytes) else b"%d" % entry for entry in entries]
+    return [entry if entry.__class__ is bytes else b"%d" % entry for entry in entries]
 
 
 def _intset(cursor: _Cursor, deep: bool) -> list[bytes]:
@@ -460,7 +540,7 @@ def _check_listpack(cursor: _Cursor, entries: list, pairs: bool = False) -> None
 
 def _read_list(reader: _Reader, kind: int, build: _ValueBuilder) -> ListValue:
     if kind == TYPE_LIST:
-        return ListValue(reader.string() for _ in range(reader.length()))
+        return ListValue(reader.strings(reader.length()))
     if kind == TYPE_LIST_ZIPLIST:
         return ListValue(_ziplist(reader.packed("list ziplist")))
     elements = ListValue()
@@ -488,7 +568,7 @@ def _read_list(reader: _Reader, kind: int, build: _ValueBuilder) -> ListValue:
 
 def _read_set(reader: _Reader, kind: int, build: _ValueBuilder):
     if kind == TYPE_SET:
-        members = [reader.string() for _ in range(reader.length())]
+        members = reader.strings(reader.length())
     elif kind == TYPE_SET_INTSET:
         members = _intset(reader.packed("intset"), build.deep)
     else:  # Redis 7.2's small sets
@@ -509,8 +589,10 @@ def _read_set(reader: _Reader, kind: int, build: _ValueBuilder):
 
 def _read_zset(reader: _Reader, kind: int, build: _ValueBuilder):
     if kind in (TYPE_ZSET, TYPE_ZSET_2):
-        score = reader.text_double if kind == TYPE_ZSET else reader.binary_double
-        pairs = [(reader.string(), score()) for _ in range(reader.length())]
+        if kind == TYPE_ZSET:
+            pairs = [(reader.string(), reader.text_double()) for _ in range(reader.length())]
+        else:
+            pairs = reader.strings(reader.length(), scored=True)
         if not pairs:
             return None
         # Redis inserts each member in its skip list and dictionary, whatever the
@@ -540,7 +622,7 @@ def _read_zset(reader: _Reader, kind: int, build: _ValueBuilder):
 
 def _read_hash(reader: _Reader, kind: int, build: _ValueBuilder):
     if kind == TYPE_HASH:
-        pairs = [(reader.string(), reader.string()) for _ in range(reader.length())]
+        pairs = _pairs(reader.strings(2 * reader.length()))
         if not pairs:
             return None
         value = build.hash(pairs)
@@ -690,7 +772,7 @@ def sanitize_on_load(config) -> bool:
 
 
 def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False,
-          functions: list[bytes] | None = None) -> list[LoadedKey]:
+          functions: list[bytes] | None = None, aux: dict[bytes, bytes] | None = None) -> list[LoadedKey]:
     """Every key of an RDB file, minus those whose deadline is at or before ``now``;
     ``deep`` runs the deep checks of packed values (`sanitize_on_load` says when).
 
@@ -698,25 +780,113 @@ def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False
     the caller to load (`install_functions`). A caller that passes none has nowhere to
     put them: a file that holds any is refused rather than loaded without them.
 
+    Every AUX field read goes to ``aux``, if given (name -> value): "repl-id" and the
+    like say where replication stood (app/replication/master.py).
+
     Raises `RDBError` for anything wrong with the file, before anything is loaded.
     """
+    with collector_paused():
+        return parse_prefix(data, config, now, databases, deep, functions, aux)[0]
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector paused, while millions of objects that all
+    live on are made (loading a file, replaying an AOF): each of the collector's
+    passes over them would find nothing to free, and the passes add half to the time
+    of a load of small strings."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def parse_prefix(data: bytes, config, now: int, databases: int = 16, deep: bool = False,
+                 functions: list[bytes] | None = None,
+                 aux: dict[bytes, bytes] | None = None) -> tuple[list[LoadedKey], int]:
+    """`parse` for data that may go on after the RDB file, as an AOF that starts with
+    an RDB preamble does (commands follow it): the keys, and the offset just past the
+    file's end (its EOF opcode and checksum), where whatever follows starts."""
     reader = _Reader(data)
     if data[:5] != b"REDIS" or len(data) < 9 or not data[5:9].isdigit():
         raise RDBError("Wrong signature trying to load DB from file at offset 0")
     version = int(data[5:9])
     if not 1 <= version <= MAX_VERSION:
         raise RDBError(f"Can't handle RDB format version {version} at offset 5")
-    reader.position = 9
     build = _ValueBuilder(config, deep)
     keys: list[LoadedKey] = []
+    append = keys.append
+    new_key = tuple.__new__  # LoadedKey(...) without the Python-level __new__ a NamedTuple has
+    size = len(data)
     db = 0
     deadline: int | None = None
+    # The loop keeps the position in a local and reads the common records (a string key
+    # holding a string, a deadline) right here, a file being mostly those; everything
+    # else, and every error, goes through the reader, which is then moved to the
+    # position (and the position back from it after). Its messages are the same either way.
+    position = 9
     try:
         while True:
-            opcode_at = reader.position
-            opcode = reader.byte()
+            if position >= size:
+                raise reader.fail("unexpected end of file", position)
+            opcode_at = position
+            opcode = data[position]
+            position += 1
+            if opcode < OP_FUNCTION2:  # a key: its type is the opcode (_read_value refuses unknown ones)
+                # The key, then (for a string) the value: a length in one byte (00LLLLLL)
+                # or two (01LLLLLL LLLLLLLL) then the bytes, read here; any other
+                # encoding, or a length running past the end, by the reader.
+                first = data[position] if position < size else 0xFF
+                if first < 0x40:
+                    start = position + 1
+                    end = start + first
+                elif first < 0x80 and position + 1 < size:
+                    start = position + 2
+                    end = start + ((first & 0x3F) << 8 | data[position + 1])
+                else:
+                    end = size + 1
+                if end <= size:
+                    key = data[start:end]
+                    position = end
+                else:
+                    reader.position = position
+                    key = reader.string()
+                    position = reader.position
+                if opcode == TYPE_STRING:
+                    first = data[position] if position < size else 0xFF
+                    if first < 0x40:
+                        start = position + 1
+                        end = start + first
+                    elif first < 0x80 and position + 1 < size:
+                        start = position + 2
+                        end = start + ((first & 0x3F) << 8 | data[position + 1])
+                    else:
+                        end = size + 1
+                    if end <= size:
+                        value = data[start:end]
+                        position = end
+                    else:
+                        reader.position = position
+                        value = reader.string()
+                        position = reader.position
+                else:
+                    reader.position = position
+                    value = _read_value(reader, opcode, build)
+                    position = reader.position
+                if value is not None and (deadline is None or deadline > now):
+                    append(new_key(LoadedKey, (db, key, value, deadline)))
+                deadline = None
+                continue
+            if opcode == OP_EXPIRETIME_MS and position + 8 <= size:
+                deadline = _UINT64.unpack_from(data, position)[0]
+                position += 8
+                continue
             if opcode == OP_EOF:
                 break
+            reader.position = position
             if opcode == OP_SELECTDB:
                 db = reader.length()
                 if db >= databases:
@@ -725,8 +895,10 @@ def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False
             elif opcode == OP_RESIZEDB:
                 reader.length(), reader.length()
             elif opcode == OP_AUX:
-                reader.string(), reader.string()
-            elif opcode == OP_EXPIRETIME_MS:
+                name, value = reader.string(), reader.string()
+                if aux is not None:
+                    aux[name] = value
+            elif opcode == OP_EXPIRETIME_MS:  # cut short: the reader says so
                 deadline = reader.uint64()
             elif opcode == OP_EXPIRETIME:
                 # Seconds in a signed 32-bit integer (Redis: rdbLoadTime): 2^31 and up
@@ -745,40 +917,37 @@ def parse(data: bytes, config, now: int, databases: int = 16, deep: bool = False
                 raise reader.fail("Pre-release function format not supported", opcode_at)
             elif opcode == OP_MODULE_AUX:
                 raise reader.fail("the file holds module data, which this server cannot load", opcode_at)
-            else:
-                key = reader.string()
-                value = _read_value(reader, opcode, build)
-                if value is not None and (deadline is None or deadline > now):
-                    keys.append(LoadedKey(db, key, value, deadline))
-                deadline = None
+            position = reader.position
+        reader.position = position
         if version >= 5:
-            checksum_at = reader.position
+            checksum_at = position
             expected = reader.uint64()
             if expected and config["rdbchecksum"] and not skip_checksum_validation \
-                    and expected != crc64(data[:checksum_at]):
+                    and expected != crc64(memoryview(data)[:checksum_at]):
                 raise RDBError(f"Wrong RDB checksum at offset {checksum_at}")
     except (StopIteration, IndexError):
         raise RDBError(f"corrupt packed value before offset {reader.position}") from None
-    return keys
+    return keys, reader.position
 
 
 def load_file(path: str, config, now: int, databases: int = 16, deep: bool = False,
-              functions: list[bytes] | None = None) -> list[LoadedKey] | None:
+              functions: list[bytes] | None = None, aux: dict[bytes, bytes] | None = None) -> list[LoadedKey] | None:
     """The keys of the RDB file at ``path``, or None if there is no such file; its
-    libraries' code goes to ``functions``, as `parse` says."""
+    libraries' code goes to ``functions`` and its AUX fields to ``aux``, as `parse` says."""
     try:
         with open(path, "rb") as handle:
             data = handle.read()
     except FileNotFoundError:
         return None
-    return parse(data, config, now, databases, deep, functions)
+    return parse(data, config, now, databases, deep, functions, aux)
 
 
 def install(keyspace, keys: list[LoadedKey]) -> None:
     """Put loaded keys in the keyspace (the caller holds its lock); loading is not a
     change to save again."""
-    for loaded in keys:
-        keyspace.databases[loaded.db].set(loaded.key, loaded.value, deadline=loaded.deadline)
+    setters = [db.set for db in keyspace.databases]
+    for db, key, value, deadline in keys:
+        setters[db](key, value, deadline=deadline)
     keyspace.dirty = 0
 
 
@@ -811,6 +980,10 @@ def _length(value: int) -> bytes:
     if value < 1 << 32:
         return b"\x80" + struct.pack(">I", value)
     return b"\x81" + struct.pack(">Q", value)
+
+
+_BYTE = [bytes([value]) for value in range(256)]  # a type, or a length below 64, is one byte
+_INTEGER_LEAD = frozenset(_BYTE[byte] for byte in b"-0123456789")  # what an integer string starts with
 
 
 def _string(data: bytes, compress: bool = True) -> bytes:
@@ -888,11 +1061,32 @@ def _backlen(size: int) -> bytes:
 
 
 def _listpack_body(entries) -> bytes:
+    """The entries of a listpack, each with its back-length. The short encodings, most
+    entries, are written here without a call: a string under 64 bytes that is no
+    integer (a header byte, the bytes, then a back-length of one byte, the entry's size
+    being below 128) and an int from 0 to 127 (one byte, and a back-length of 1)."""
     out = []
+    append = out.append
+    header = _LISTPACK_SHORT_STRING
+    one_byte = _BYTE
+    small_int = _LISTPACK_SMALL_INT
+    integer_lead = _INTEGER_LEAD
     for entry in entries:
-        encoded = _listpack_entry(entry)
-        out += [encoded, _backlen(len(encoded))]
+        if entry.__class__ is int and 0 <= entry < 128:
+            append(small_int[entry])
+        elif entry.__class__ is bytes and len(entry) < 64 and (len(entry) > 20 or entry[:1] not in integer_lead):
+            append(header[len(entry)])
+            append(entry)
+            append(one_byte[len(entry) + 1])
+        else:
+            encoded = _listpack_entry(entry)
+            append(encoded)
+            append(_backlen(len(encoded)))
     return b"".join(out)
+
+
+_LISTPACK_SHORT_STRING = [bytes([0x80 | size]) for size in range(64)]  # 10LLLLLL
+_LISTPACK_SMALL_INT = [bytes([value, 1]) for value in range(128)]  # 0xxxxxxx and its back-length
 
 
 def _listpack_bytes(entries: list[bytes | int]) -> bytes:
@@ -959,6 +1153,9 @@ def quicklist_nodes(elements, fill: int) -> list[tuple[int, bytes]]:
     nodes = []
     body: list[bytes] = []
     node_bytes = count = 0
+    short_header = _LISTPACK_SHORT_STRING
+    one_byte = _BYTE
+    integer_lead = _INTEGER_LEAD
     for element in elements:
         size = len(element)
         if size >= quicklist_packed_threshold:
@@ -974,10 +1171,15 @@ def quicklist_nodes(elements, fill: int) -> list[tuple[int, bytes]]:
             body, node_bytes, count = [], 0, 0
         if not count:
             node_bytes = 7  # an empty listpack: header and end byte
-        encoded = _listpack_entry(element)
-        entry = encoded + _backlen(len(encoded))
-        body.append(entry)
-        node_bytes += len(entry)
+        # A short string that is no integer, written as in `_listpack_body`.
+        if element.__class__ is bytes and size < 64 and (size > 20 or element[:1] not in integer_lead):
+            body += (short_header[size], element, one_byte[size + 1])
+            node_bytes += size + 2
+        else:
+            encoded = _listpack_entry(element)
+            entry = encoded + _backlen(len(encoded))
+            body.append(entry)
+            node_bytes += len(entry)
         count += 1
     if count:
         nodes.append((QUICKLIST_NODE_PACKED, _listpack_frame(b"".join(body), count)))
@@ -1009,7 +1211,7 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
         if value.index is None:
             flat = [part for pair in items for part in pair]
             return TYPE_HASH_LISTPACK, _string(_listpack_bytes(flat), compress)
-        return TYPE_HASH, _length(len(items)) + b"".join(_string(f, compress) + _string(v, compress) for f, v in items)
+        return TYPE_HASH, b"".join([_length(len(items)), *_string_parts(chain.from_iterable(items), compress)])
     if isinstance(value, (SortedSet, FrozenSortedSet)):
         pairs = value.pairs if isinstance(value, FrozenSortedSet) else _ordered_pairs(value)
         if value.packed:
@@ -1017,14 +1219,37 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
             return TYPE_ZSET_LISTPACK, _string(_listpack_bytes(flat), compress)
         # Highest first, as zsetSave walks the skip list from its tail (loading is then
         # an append at the head each time).
-        return TYPE_ZSET_2, _length(len(pairs)) + b"".join(
-            _string(member, compress) + struct.pack("<d", score) for member, score in reversed(pairs))
+        return TYPE_ZSET_2, b"".join([_length(len(pairs)), *_string_parts(reversed(pairs), compress, scored=True)])
     if isinstance(value, Stream):
         return TYPE_STREAM_LISTPACKS_2, _write_stream(value, compress)
     if value.intset:
         return TYPE_SET_INTSET, _string(_intset_bytes(value.ordered()), compress)
-    members = list(value)
-    return TYPE_SET, _length(len(members)) + b"".join(_string(m, compress) for m in members)
+    return TYPE_SET, b"".join([_length(len(value)), *_string_parts(value, compress)])
+
+
+def _string_parts(strings, compress: bool, scored: bool = False) -> list[bytes]:
+    """The pieces of ``strings`` written one after the other as `_string` writes each,
+    to be joined; with ``scored``, of (member, score) pairs, each member followed by its
+    score as a binary double (a sorted set of type 5). Short strings that are no
+    integers, most elements of most collections, are written here, without a call."""
+    parts: list[bytes] = []
+    append = parts.append
+    one_byte = _BYTE
+    integer_lead = _INTEGER_LEAD
+    plain_up_to = 20 if compress else 63  # longer strings may be compressed: `_string` decides
+    pack_double = _DOUBLE.pack
+    for item in strings:
+        if scored:
+            item, score = item
+        size = len(item)
+        if item.__class__ is bytes and size <= plain_up_to and (size > 11 or item[:1] not in integer_lead):
+            append(one_byte[size])
+            append(item)
+        else:
+            append(_string(item, compress))
+        if scored:
+            append(pack_double(score))
+    return parts
 
 
 def serialized_length(value, config) -> int:
@@ -1053,26 +1278,42 @@ def _intset_bytes(members: list[bytes]) -> bytes:
 
 
 def dump(databases: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
-         list_fill: int = -2, functions: list[bytes] = ()) -> bytes:
+         list_fill: int = -2, functions: list[bytes] = (), aux: dict[bytes, bytes] | None = None) -> bytes:
     """A version 10 file of ``databases``: (db index, key -> value, key -> deadline) for
     each database that has keys, and of the function libraries' code ``functions``
     (a `Snapshot` holds both). ``compress`` and ``checksum`` are rdbcompression and
     rdbchecksum; ``list_fill`` is list-max-listpack-size, which cuts lists into nodes.
+    ``aux`` (name -> value) adds AUX fields after the standard ones, in its order: the
+    replication state a master or a replica records (Redis: rdbSaveInfoAuxFields).
 
     The libraries go after the AUX fields and before the databases, where Redis 7.0
     writes them (rdbSaveRio), so that a replica has them before any key arrives."""
     out = [b"REDIS%04d" % WRITE_VERSION]
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms() // 1000))):
         out.append(b"\xfa" + _string(name) + _string(value))
+    for name, value in (aux or {}).items():
+        out.append(b"\xfa" + _string(name) + _string(value))
     out.append(_function_records(functions, compress))
+    extend = out.extend
+    one_byte = _BYTE
+    integer_lead = _INTEGER_LEAD
+    plain_up_to = 20 if compress else 63  # longer strings may be compressed: `_string` decides
     for index, data, expires in databases:
         out.append(b"\xfe" + _length(index) + b"\xfb" + _length(len(data)) + _length(len(expires)))
+        deadline_of = expires.get
         for key, value in data.items():
-            deadline = expires.get(key)
+            deadline = deadline_of(key)
             if deadline is not None:
-                out.append(b"\xfc" + struct.pack("<Q", deadline))
+                extend((b"\xfc", _UINT64.pack(deadline)))
+            # A string key holding a string, both short and not integers: most keys of
+            # most files, written here without a call per field (see `_string`).
+            if (value.__class__ is bytes and len(key) <= plain_up_to and len(value) <= plain_up_to
+                    and (len(key) > 11 or key[:1] not in integer_lead)
+                    and (len(value) > 11 or value[:1] not in integer_lead)):
+                extend((b"\x00", one_byte[len(key)], key, one_byte[len(value)], value))
+                continue
             kind, payload = _write_value(value, compress, list_fill)
-            out += [bytes([kind]), _string(key, compress), payload]
+            extend((one_byte[kind], _string(key, compress), payload))
     out.append(b"\xff")
     body = b"".join(out)
     return body + struct.pack("<Q", crc64(body) if checksum else 0)
@@ -1152,7 +1393,8 @@ class FrozenSortedSet:
 
 
 def _ordered_pairs(zset: SortedSet) -> list[tuple[bytes, float]]:
-    return [(node.member, node.score) for node in zset.by_rank(0, len(zset) - 1)]
+    with collector_paused():  # a pair per node: the collector would walk the nodes again and again
+        return [(node.member, node.score) for node in zset.by_rank(0, len(zset) - 1)]
 
 
 class Snapshot(NamedTuple):

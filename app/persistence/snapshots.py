@@ -49,6 +49,10 @@ class Snapshots:
         # The server's function libraries (app/scripting/functions.py), saved with the
         # keys. The server makes them after its Snapshots: main.py hands them over.
         self.functions = None
+        # The replication state to record in the file (app/replication/master.py:
+        # `Replication.save_info`), asked for when the snapshot is taken, so that a
+        # server restarted from the file goes on from there. Set by the replication.
+        self.save_info: Callable[[], dict[bytes, bytes]] = dict
         # Called, under the keyspace lock, when a save's success or failure may change
         # whether writes are refused (stop-writes-on-bgsave-error: ServerState.update_write_refusal).
         self.status_changed = status_changed
@@ -71,17 +75,17 @@ class Snapshots:
     def background_temporary(self) -> str:
         return f"temp-{os.getpid()}-bgsave.rdb"
 
-    def _write(self, snapshot: rdb.Snapshot, temporary: str) -> None:
+    def _write(self, snapshot: rdb.Snapshot, temporary: str, aux: dict[bytes, bytes]) -> None:
         config = self.config
         data = rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
-                        config["list-max-listpack-size"], snapshot.functions)
+                        config["list-max-listpack-size"], snapshot.functions, aux)
         rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary),
                        config["rdb-save-incremental-fsync"])
 
     def save(self) -> bool:
         """SAVE: write now; the caller holds the keyspace lock. False if it failed."""
         try:
-            self._write(rdb.take_snapshot(self.keyspace, self.functions), f"temp-{os.getpid()}.rdb")
+            self._write(rdb.take_snapshot(self.keyspace, self.functions), f"temp-{os.getpid()}.rdb", self.save_info())
         except OSError as error:
             log.warning(f"Failed saving the DB: {error.strerror or error}")
             return False
@@ -96,17 +100,18 @@ class Snapshots:
         """BGSAVE: a point-in-time view now (the caller holds the keyspace lock), written
         in a thread."""
         snapshot = PointInTime(self.keyspace, self.functions.codes())
+        aux = self.save_info()
         dirty_at_snapshot = self.keyspace.dirty
         self.bgsave_started = time.monotonic()
         self.last_bgsave_try = int(time.time())
-        self._thread = threading.Thread(target=self._background, args=(snapshot, dirty_at_snapshot),
+        self._thread = threading.Thread(target=self._background, args=(snapshot, aux, dirty_at_snapshot),
                                         name="bgsave", daemon=True)
         self._thread.start()
         log.notice("Background saving started")
 
-    def _background(self, snapshot: PointInTime, dirty_at_snapshot: int) -> None:
+    def _background(self, snapshot: PointInTime, aux: dict[bytes, bytes], dirty_at_snapshot: int) -> None:
         try:
-            self._write(rdb.Snapshot(snapshot.databases(), snapshot.functions), self.background_temporary)
+            self._write(rdb.Snapshot(snapshot.databases(), snapshot.functions), self.background_temporary, aux)
             ok = True
         except OSError as error:
             log.warning(f"Failed saving the DB in the background: {error.strerror or error}")

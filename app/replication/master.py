@@ -7,10 +7,28 @@ slow replica; the replica's own thread goes on reading what it sends back (REPLC
 
 A full resynchronisation (``+FULLRESYNC <replid> <offset>``) sends a snapshot of the
 keyspace as an RDB file, then every write made since that snapshot. The snapshot is
-copied under the keyspace lock, as BGSAVE copies it (app/persistence/snapshots.py), and
-serialized in a thread; writes made meanwhile wait in the replica's `pending` list and
-follow the RDB, so the replica sees the keyspace at the snapshot and then each change
-after it, exactly once.
+copied under the keyspace lock (`rdb.take_snapshot`) and serialized in a thread; writes
+made meanwhile wait in the replica's `pending` list and follow the RDB, so the replica
+sees the keyspace at the snapshot and then each change after it, exactly once.
+
+The file goes out in one of two forms (Redis 7.0, replication.c):
+
+* ``$<length>\r\n<file>``: the length comes first, so the whole file is made before any
+  of it is sent. For replicas that did not say ``REPLCONF capa eof`` (the CodeCrafters
+  tester's), and for all with ``repl-diskless-sync no``.
+* ``$EOF:<40 random characters>\r\n<file><the same 40 characters>``: "diskless", the
+  file sent as it is made. Replicas that arrive together share one snapshot: a
+  `FullSync` waits ``repl-diskless-sync-delay`` seconds (or until
+  ``repl-diskless-sync-max-replicas`` have come) before it starts, sending a newline
+  each second so that they do not time out, and tells each +FULLRESYNC only then, with
+  the offset of its snapshot. A replica finds the end of such a file by its last bytes,
+  so nothing may follow them until it has loaded it: the stream waits for its first
+  REPLCONF ACK.
+
+The file records where the stream stands (`save_info`: the ID, the offset and the
+database the stream is in); SAVE and BGSAVE record it too, so that a server restarted
+from its file goes on from there (`restore`): a replica continues with +CONTINUE instead
+of a new full resync, and a master lets its replicas do so.
 
 Everything here is guarded by the keyspace lock, like the rest of the shared state.
 """
@@ -20,6 +38,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from typing import Iterator
 
 from app import log
 from app.persistence import rdb
@@ -28,6 +47,9 @@ from app.replication.backlog import Backlog
 
 GETACK = encode_command([b"REPLCONF", b"GETACK", b"*"])
 PING = encode_command([b"PING"])
+# The RDB file is not counted against client-output-buffer-limit (in Redis it never
+# enters the replica's output buffer): only the stream is.
+NO_LIMIT = (0, 0, 0)
 
 
 def new_replication_id() -> str:
@@ -42,8 +64,11 @@ class ReplicaLink:
         self.client = client
         self.listening_port = listening_port
         self.capabilities = capabilities
-        self.state = "wait_bgsave"  # then "online" once the RDB is queued
-        self.pending: list[bytes] = []  # the stream, while the RDB is being made
+        self.state = "wait_bgsave"  # INFO's word, until the RDB is sent: then "online"
+        self.announce = True  # +FULLRESYNC before the RDB (PSYNC; the old SYNC gets the RDB alone)
+        self.snapshot_taken = False  # the snapshot of its RDB is made: later writes follow it
+        self.pending: list[bytes] = []  # those writes, until the replica can take them
+        self.stream_on_ack = False  # a diskless RDB was sent: the stream waits for its first ACK
         self.ack_offset = 0
         self.ack_time = time.monotonic()
 
@@ -53,11 +78,32 @@ class ReplicaLink:
 
     def send(self, data: bytes, limits) -> bool:
         """Queue stream bytes for this replica; False if it is too far behind (the
-        ``client-output-buffer-limit`` of replicas), and must be dropped."""
-        if self.state != "online":
+        ``client-output-buffer-limit`` of replicas), and must be dropped. Before its
+        snapshot is taken there is nothing to keep: the snapshot will hold the write."""
+        if self.state == "online" and not self.stream_on_ack:
+            return self.client.outbox.put(data, limits)
+        if self.snapshot_taken:
             self.pending.append(data)
-            return True
-        return self.client.outbox.put(data, limits)
+        return True
+
+    def start_stream(self, limits) -> None:
+        """The replica has its RDB: send what was written since the snapshot, and the
+        stream from now on (Redis: replicaStartCommandStream)."""
+        self.state = "online"
+        self.stream_on_ack = False
+        for data in self.pending:
+            self.client.outbox.put(data, limits)
+        self.pending = []
+
+
+class FullSync:
+    """One RDB file for one or more replicas (Redis: a BGSAVE for replication). A
+    diskless one gathers the replicas that come within ``repl-diskless-sync-delay``."""
+
+    def __init__(self, diskless: bool):
+        self.diskless = diskless
+        self.links: list[ReplicaLink] = []
+        self.opened = time.monotonic()
 
 
 class Replication:
@@ -76,11 +122,19 @@ class Replication:
         self.acks = threading.Condition(server.keyspace.lock)
         self.getack_offset = -1  # the offset at which GETACK was last sent
         self.link = None  # the MasterLink (app/replication/replica.py) while a replica
+        # A replica's side: the database its master's stream is in. Kept while the link
+        # is down, and in the RDB file across a restart, because a stream that continues
+        # (+CONTINUE) does not say SELECT again (Redis keeps it in its cached master).
+        self.stream_db = 0
+        # Start-up loaded an RDB file that said where replication stood (`restore`).
+        self.loaded_history = False
+        self.next_sync: FullSync | None = None  # the diskless FullSync gathering replicas
         self.failover = None  # the FAILOVER under way (app/replication/failover.py)
         # INFO stats: full resyncs served, and partial ones accepted or refused.
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
+        server.snapshots.save_info = self.save_info  # SAVE and BGSAVE record where we stand
 
     # --- the stream
 
@@ -125,8 +179,11 @@ class Replication:
         """Make ``client`` a replica: +CONTINUE from ``offset`` if given, otherwise a full
         resync (announced with +FULLRESYNC, except to the old SYNC). The caller holds
         the lock; the client gets an outbox now."""
-        new_backlog = self.backlog is None  # the stream starts now: no reader is elsewhere
-        self.create_backlog()
+        if self.backlog is None:
+            self.create_backlog()
+            # Nobody has read the stream yet: it may start in database 0, where a
+            # replica starts, with no SELECT (Redis always sends one; 0 needs none).
+            self.keyspace.propagation.replicas_db = 0
         link = ReplicaLink(client, client.replica_port, client.replica_capa)
         client.replica = link
         if client.outbox is None:
@@ -145,43 +202,137 @@ class Replication:
             return
         self.sync_full += 1
         log.notice(f"Full resync requested by replica {client.addr}")
-        if announce:
-            client.outbox.put(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset), limits)
-        # The new replica starts in database 0. If the stream is elsewhere, the next
-        # write must carry a SELECT, for it (Redis always sends one; 0 needs none).
-        propagation = self.keyspace.propagation
-        if propagation.replicas_db != 0:
-            propagation.replicas_db = 0 if new_backlog else -1
-        snapshot = rdb.take_snapshot(self.keyspace, self.server.functions)
-        threading.Thread(target=self._send_snapshot, args=(link, snapshot), name="replica sync", daemon=True).start()
+        link.announce = announce
+        self._join_full_sync(link)
 
-    def _send_snapshot(self, link: ReplicaLink, snapshot: rdb.Snapshot) -> None:
-        """Serialize the snapshot, function libraries included (without the lock), then
-        queue it and what was written since, and let the replica receive the stream
-        directly."""
+    # --- full resynchronisation
+
+    def _join_full_sync(self, link: ReplicaLink) -> None:
+        """Give ``link`` its RDB file: at once in the ``$<length>`` form, or in the
+        diskless one with the replicas that come within the delay (Redis: syncCommand
+        and replicationCron)."""
         config = self.server.config
-        payload = rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
-                           config["list-max-listpack-size"], snapshot.functions)
-        with self.keyspace.lock:
-            if link not in self.replicas:
-                return  # it went away meanwhile
-            limits = self.server.config["client-output-buffer-limit"]["slave"]
-            outbox = link.client.outbox
-            outbox.put(b"$%d\r\n" % len(payload), limits)
-            outbox.put(payload, limits)  # no CRLF after it: it is not a bulk string
-            if link.client.replica_rdb_only:  # redis-cli --rdb: that was all it wanted
-                self.replicas.remove(link)
-                return
-            for data in link.pending:
-                outbox.put(data, limits)
-            link.pending = []
+        if not (config["repl-diskless-sync"] and b"eof" in link.capabilities):
+            sync = FullSync(diskless=False)
+            sync.links.append(link)
+            self._start(sync)
+            return
+        sync = self.next_sync
+        delay = config["repl-diskless-sync-delay"]
+        if sync is None:
+            sync = self.next_sync = FullSync(diskless=True)
+            if delay:
+                log.notice("Delay next BGSAVE for diskless SYNC")
+                threading.Thread(target=self._gather, args=(sync,), name="replica sync delay", daemon=True).start()
+        sync.links.append(link)
+        enough = config["repl-diskless-sync-max-replicas"]
+        if not delay or enough and len(sync.links) >= enough:
+            self._start(sync)
+
+    def _gather(self, sync: FullSync) -> None:
+        """Let more replicas join ``sync`` for ``repl-diskless-sync-delay`` seconds, then
+        start it. Meanwhile a newline each second tells them we are alive: a replica
+        waiting for +FULLRESYNC takes an empty line for a keep-alive."""
+        config = self.server.config
+        while True:
+            time.sleep(min(1.0, max(0.0, sync.opened + config["repl-diskless-sync-delay"] - time.monotonic())))
+            with self.keyspace.lock:
+                if self.next_sync is not sync:
+                    return  # started already: enough replicas came
+                if time.monotonic() >= sync.opened + config["repl-diskless-sync-delay"]:
+                    self._start(sync)
+                    return
+                for link in sync.links:
+                    link.client.outbox.put(b"\n", NO_LIMIT)
+
+    def _start(self, sync: FullSync) -> None:
+        """Take the snapshot for the replicas of ``sync`` still here, tell each
+        +FULLRESYNC with its offset, and send the file in a thread (the caller holds
+        the lock)."""
+        if self.next_sync is sync:
+            self.next_sync = None
+        links = [link for link in sync.links if link in self.replicas]
+        if not links:
+            return
+        if sync.diskless:
+            log.notice("Starting BGSAVE for SYNC with target: replicas sockets")
+        aux = self.save_info()  # before the SELECT below: the database the stream is in now
+        limits = self.server.config["client-output-buffer-limit"]["slave"]
+        for link in links:
+            link.snapshot_taken = True
+            if link.announce:
+                link.client.outbox.put(b"+FULLRESYNC %s %d\r\n" % (self.replid.encode(), self.offset), limits)
+        # The replicas start in the database the file names (repl-stream-db), or in 0 if
+        # they ignore it, as the tester does. If the stream is elsewhere, the next
+        # write must carry a SELECT, for them. Redis sends one after every full sync;
+        # after a diskless one we do too, for redis-cli --replica takes whatever comes
+        # first after its file for the answer to its REPLCONF ACK.
+        propagation = self.keyspace.propagation
+        if sync.diskless or propagation.replicas_db != 0:
+            propagation.replicas_db = -1
+        snapshot = rdb.take_snapshot(self.keyspace, self.server.functions)
+        threading.Thread(target=self._send_snapshot, args=(sync.diskless, links, snapshot, aux),
+                         name="replica sync", daemon=True).start()
+
+    def _send_snapshot(self, diskless: bool, links: list[ReplicaLink], snapshot: rdb.Snapshot,
+                       aux: dict[bytes, bytes]) -> None:
+        """Serialize the snapshot, function libraries included (without the lock), and
+        send it to ``links`` in the form asked for; then they take the stream."""
+        chunks = self._rdb_chunks(snapshot, aux)
+        if diskless:
+            mark = secrets.token_hex(20).encode()
+            self._to_each(links, b"$EOF:%s\r\n" % mark)
+            for chunk in chunks:
+                self._to_each(links, chunk)
+            end = mark
+        else:
+            payload = b"".join(chunks)  # its length goes first: the whole file is made
+            self._to_each(links, b"$%d\r\n" % len(payload))
+            end = payload  # no CRLF after it: it is not a bulk string
+        with self.keyspace.lock:  # the end of its file, and the replica is online: at once
+            for link in links:
+                if link in self.replicas:  # not gone meanwhile
+                    link.client.outbox.put(end, NO_LIMIT)
+                    self._transferred(link, diskless)
+
+    def _rdb_chunks(self, snapshot: rdb.Snapshot, aux: dict[bytes, bytes]) -> Iterator[bytes]:
+        """The RDB file of ``snapshot``, in the pieces it is made in: the one place that
+        makes it. `rdb.dump` returns the whole file, so for now that is one piece; a
+        dump that yielded the file as it went would plug in here, and a diskless
+        transfer would then start before the file is whole."""
+        config = self.server.config
+        yield rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
+                       config["list-max-listpack-size"], snapshot.functions, aux)
+
+    def _to_each(self, links: list[ReplicaLink], data: bytes) -> None:
+        """Queue a piece of the file for those of ``links`` still here."""
+        with self.keyspace.lock:  # outboxes are filled under the lock, in order
+            for link in links:
+                if link in self.replicas:
+                    link.client.outbox.put(data, NO_LIMIT)
+
+    def _transferred(self, link: ReplicaLink, diskless: bool) -> None:
+        """``link`` has its whole RDB file: it is online (the caller holds the lock)."""
+        address = link.client.addr
+        if link.client.replica_rdb_only:  # redis-cli --rdb: that was all it wanted
+            self.replicas.remove(link)
+            return
+        if diskless:
+            log.notice(f"Streamed RDB transfer with replica {address} succeeded (socket). "
+                       "Waiting for REPLCONF ACK from replica to enable streaming")
             link.state = "online"
-            self.server.update_write_refusal()
-            log.notice(f"Synchronization with replica {link.client.addr} succeeded")
+            link.stream_on_ack = True
+        else:
+            link.start_stream(self.server.config["client-output-buffer-limit"]["slave"])
+        self.server.update_write_refusal()
+        self.acks.notify_all()  # WAIT counts the replicas online
+        log.notice(f"Synchronization with replica {address} succeeded")
 
     def drop(self, client) -> None:
         """Forget a replica (its connection closed, or it fell too far behind)."""
         link = client.replica
+        if self.next_sync is not None and link in self.next_sync.links:
+            self.next_sync.links.remove(link)  # no longer one of those waiting
         if link in self.replicas:
             self.replicas.remove(link)
             log.notice(f"Connection with replica {client.addr} lost.")
@@ -193,9 +344,12 @@ class Replication:
     # --- acknowledgements and WAIT
 
     def acknowledged(self, link: ReplicaLink, offset: int) -> None:
-        """REPLCONF ACK: the replica has processed the stream up to ``offset``."""
+        """REPLCONF ACK: the replica has processed the stream up to ``offset``. The first
+        after a diskless RDB says it has loaded it: the stream can follow."""
         link.ack_offset = max(link.ack_offset, offset)
         link.ack_time = time.monotonic()
+        if link.stream_on_ack:
+            link.start_stream(self.server.config["client-output-buffer-limit"]["slave"])
         self.acks.notify_all()
 
     def good_replicas(self, max_lag: int) -> int:
@@ -229,6 +383,55 @@ class Replication:
     def failover_state(self) -> str:
         """INFO's master_failover_state."""
         return "no-failover" if self.failover is None else self.failover.state
+
+    # --- what an RDB file records
+
+    def save_info(self) -> dict[bytes, bytes]:
+        """The AUX fields an RDB file made now records about replication (Redis:
+        rdbPopulateSaveInfo): the ID, the offset, and the database the stream is in,
+        so that whoever loads the file can go on from there. Nothing for a master
+        that nobody follows (it has no backlog), nor for a replica with no history yet."""
+        stream_db = self._stream_db_now()
+        if stream_db is None:
+            return {}
+        return {b"repl-stream-db": b"%d" % stream_db, b"repl-id": self.replid.encode(),
+                b"repl-offset": b"%d" % self.offset}
+
+    def _stream_db_now(self) -> int | None:
+        link = self.link
+        if link is None:
+            if self.backlog is None:
+                return None
+            db = self.keyspace.propagation.replicas_db
+            return 0 if db == -1 else db  # -1: the next write says SELECT anyway
+        if link.up:
+            return link.client.db.index
+        return self.stream_db if link.can_continue else None
+
+    def restore(self, aux: dict[bytes, bytes]) -> None:
+        """Start-up loaded an RDB file with these AUX fields: go on from the replication
+        state they record (Redis: loadDataFromDisk). A replica takes the ID and offset
+        as its own and asks its master to continue from there (`loaded_history`), in
+        the database the stream was in. A master keeps them as its previous history
+        (replid2), with an empty backlog from there, so that its replicas continue."""
+        try:
+            replid = aux[b"repl-id"].decode("ascii")
+            offset = int(aux[b"repl-offset"])
+            stream_db = int(aux[b"repl-stream-db"])
+        except (KeyError, ValueError):
+            return
+        # Older versions could write -1 for the database: such a file cannot be trusted.
+        if len(replid) != 40 or offset < 0 or not 0 <= stream_db < len(self.keyspace.databases):
+            return
+        if self.server.config["replicaof"]:
+            log.notice("Before turning into a replica, using my own master parameters to synthesize a cached "
+                       "master: I may be able to synchronize with the new master with just a partial transfer.")
+            self.replid, self.offset, self.stream_db = replid, offset, stream_db
+            self.loaded_history = True
+            return
+        self.replid2, self.second_offset, self.offset = replid, offset + 1, offset
+        if offset:  # Redis drops a backlog that would start at 0: nothing to continue
+            self.create_backlog()
 
     # --- role changes
 

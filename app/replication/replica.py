@@ -5,13 +5,17 @@
        |--------------------------------------->|  +PONG
        | REPLCONF listening-port <our port>     |
        |--------------------------------------->|  +OK
-       | REPLCONF capa psync2                   |
+       | REPLCONF capa eof capa psync2          |
        |--------------------------------------->|  +OK
        | PSYNC ? -1   (or PSYNC <replid> <next offset> to continue)
        |--------------------------------------->|
+       |   (newlines, while it waits for more replicas)
        |   +FULLRESYNC <replid> <offset>        |
        |   $<length>\r\n<RDB file>              |  (or +CONTINUE, then the missed bytes)
+       |   or $EOF:<mark>\r\n<RDB file><mark>   |
        |<---------------------------------------|
+       | REPLCONF ACK <offset>  (after an $EOF: file: the master waits for it)
+       |--------------------------------------->|
        |   the command stream, forever ...      |
        |<---------------------------------------|
        | REPLCONF ACK <offset>  (when asked: REPLCONF GETACK *)
@@ -25,6 +29,16 @@ bytes of every command processed; REPLCONF GETACK is answered with the offset *b
 it. Whatever the master sends is forwarded, byte for byte, to this server's own
 replicas (chained replication) and so shares its offsets.
 
+The RDB file comes with its length first, or "diskless", as it is made, ended by the
+random mark announced before it ("capa eof" says we can read that). What is done with
+it is ``repl-diskless-load`` (Redis 7.0: readSyncBulkPayload): ``disabled`` receives
+the whole file while the old data is still served, then replaces the data with it;
+``on-empty-db`` loads it "from the socket" when there is no key to lose: the data is
+flushed first and clients are answered LOADING until it is in; ``swapdb`` keeps serving
+the old data until the new one is whole (answering LOADING meanwhile only if the master
+has another history), and keeps it if the transfer fails. The file is held in memory in
+every case (`rdb.parse` takes the whole file).
+
 When the link breaks, the thread reconnects (once a second, as Redis' replicationCron)
 and asks to continue from where it stopped.
 """
@@ -34,6 +48,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Iterator
 
 from app import log
 from app.client import Client
@@ -42,6 +57,8 @@ from app.protocol import RequestParser, encode_command
 from app.store.keyspace import now_ms
 
 RETRY_SECONDS = 1.0
+READ_SIZE = 64 * 1024
+MARK_SIZE = 40  # the random end mark of an $EOF: transfer (Redis: RDB_EOF_MARK_SIZE)
 # Redis replicas send REPLCONF ACK every second so that their master knows they are
 # alive. A replica under test must answer GETACK with exactly one ACK, so the periodic
 # ones start only once the link has been up for a while.
@@ -54,33 +71,43 @@ class LinkError(Exception):
 
 
 class _Reader:
-    """Buffered reads from the master's socket: lines, exact byte counts, and what is
-    left over for the command parser."""
+    """Buffered reads from the master's socket: lines, the RDB file in pieces, and what
+    is left over for the command parser."""
 
     def __init__(self, sock: socket.socket):
         self.sock = sock
-        self.buffer = b""
+        self.buffer = bytearray()  # grows in place: a big RDB file is not copied per read
 
     def _fill(self) -> None:
-        data = self.sock.recv(64 * 1024)
+        data = self.sock.recv(READ_SIZE)
         if not data:
             raise ConnectionError("the master closed the connection")
         self.buffer += data
 
     def line(self) -> bytes:
-        while b"\r\n" not in self.buffer:
+        """The next line, without its ending: "\n", a "\r" before it dropped (Redis:
+        syncReadLine). A lone "\n" is an empty line: a master's keep-alive."""
+        while b"\n" not in self.buffer:
             self._fill()
-        line, self.buffer = self.buffer.split(b"\r\n", 1)
+        end = self.buffer.index(b"\n")
+        line = bytes(self.buffer[:end]).removesuffix(b"\r")
+        del self.buffer[:end + 1]
         return line
 
-    def exactly(self, count: int) -> bytes:
-        while len(self.buffer) < count:
+    def some(self, most: int) -> bytes:
+        """What the buffer holds (or the next read brings), up to ``most`` bytes."""
+        if not self.buffer:
             self._fill()
-        data, self.buffer = self.buffer[:count], self.buffer[count:]
+        data = bytes(self.buffer[:most])
+        del self.buffer[:most]
         return data
 
+    def unread(self, data: bytes) -> None:
+        self.buffer[:0] = data
+
     def rest(self) -> bytes:
-        data, self.buffer = self.buffer, b""
+        data = bytes(self.buffer)
+        self.buffer.clear()
         return data
 
 
@@ -91,19 +118,16 @@ class MasterLink:
         self.server = server
         self.host = host
         self.port = port
-        self.state = "connect"  # connect, connecting, sync, connected (ROLE's words)
+        self.state = "connect"  # connect, connecting, handshake, sync, connected (ROLE's words)
         self.sock: socket.socket | None = None
         self.stopped = threading.Event()
         self.last_io = time.monotonic()
         self.down_since: float | None = None  # when an established link broke
         self.client: Client | None = None
-        # The database the master's stream is in: kept across a broken link, because a
-        # stream that continues (+CONTINUE) does not say SELECT again (Redis keeps its
-        # cached master client for the same reason).
-        self.stream_db = 0
         # PSYNC asks to continue (our replid, offset + 1) when we have a history to
-        # continue: after a broken link, or a master turned replica (Redis caches
-        # itself as the master then). A fresh server asks for everything: PSYNC ? -1.
+        # continue: after a broken link, a master turned replica (Redis caches itself
+        # as the master then), or a restart from an RDB file that recorded where we
+        # were (`Replication.restore`). A fresh server asks for everything: PSYNC ? -1.
         self.can_continue = continue_from_own_history
         self.thread = threading.Thread(target=self.run, name="replica link", daemon=True)
 
@@ -142,7 +166,7 @@ class MasterLink:
             if self.state == "connected":
                 self.can_continue = True  # our data is the master's up to our offset
                 self.down_since = time.monotonic()
-                self.stream_db = self.client.db.index
+                self.server.replication.stream_db = self.client.db.index
             self.state = "connect"
             if self.client is not None:
                 self.client.forget_state()
@@ -166,6 +190,7 @@ class MasterLink:
         log.notice(f"Connecting to MASTER {self.host}:{self.port}")
         self.sock = socket.create_connection((self.host, self.port), timeout=config["repl-timeout"])
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.state = "handshake"
         reader = _Reader(self.sock)
         log.notice("MASTER <-> REPLICA sync started")
         self._send("PING")
@@ -181,7 +206,9 @@ class MasterLink:
             self._expect(reader, "AUTH")
         self._send("REPLCONF", "listening-port", str(config["port"]))
         self._expect(reader, "REPLCONF listening-port", tolerate_errors=True)
-        self._send("REPLCONF", "capa", "psync2")
+        # eof: we can read an RDB file sent as it is made ($EOF:); psync2: +CONTINUE may
+        # name a new replication ID.
+        self._send("REPLCONF", "capa", "eof", "capa", "psync2")
         self._expect(reader, "REPLCONF capa", tolerate_errors=True)
         self._psync(reader)
         self._apply_stream(reader)
@@ -198,7 +225,6 @@ class MasterLink:
             failover = replication.failover
             if failover is not None and failover.state != "failover-in-progress":
                 failover = None
-        self.state = "sync"
         try:
             self._send("PSYNC", replid, offset, *(["FAILOVER"] if failover is not None else []))
         except OSError:
@@ -228,6 +254,8 @@ class MasterLink:
                     # learn it: they reconnect, and continue from us under the old one.
                     replication.shift_replication_id(words[1].decode())
                     replication.disconnect_replicas()
+                if replication.backlog is None:  # restarted from an RDB file: none yet
+                    replication.create_backlog()
                 log.notice("Successful partial resynchronization with master.")
                 return
         if line.startswith(b"-"):
@@ -250,43 +278,144 @@ class MasterLink:
                 failover.abort(reason)
 
     def _full_resync(self, reader: _Reader, replid: str, offset: int) -> None:
+        """Receive the master's RDB file and make its data ours, as
+        ``repl-diskless-load`` says (see the module's docstring)."""
         log.notice(f"Full resync from master: {replid}:{offset}")
-        self.stream_db = 0  # a new stream starts in database 0
+        self.state = "sync"
+        self.can_continue = False  # if this fails, the next try starts over (Redis drops its cached master)
+        server = self.server
         header = reader.line()
         while not header:  # keep-alive newlines before the payload
             header = reader.line()
+        if header.startswith(b"-"):
+            raise LinkError(f"MASTER aborted replication with an error: {header[1:].decode(errors='replace')}")
         if not header.startswith(b"$"):
             raise LinkError(f"Bad protocol from MASTER, the first byte is not '$': {header[:40]!r}")
-        payload = reader.exactly(int(header[1:]))
-        log.notice(f"MASTER <-> REPLICA sync: receiving {len(payload)} bytes from master to disk")
-        server = self.server
-        codes: list[bytes] = []
-        keys = rdb.parse(payload, server.config, now_ms(), len(server.keyspace.databases),
-                         rdb.sanitize_on_load(server.config), codes)
+        plan = self._load_plan()
+        # Loading from the socket, Redis answers LOADING meanwhile, unless it keeps the
+        # old data to serve: a swap that goes on with the same history.
+        loading = plan == "socket" or plan == "swap" and replid != server.replication.replid
         with server.keyspace.lock:
             self._check_current()
-            keyspace = server.keyspace
-            # The master's libraries replace ours, as its keys do. First, for they may
-            # fail to load (no lupa here): the link is then retried, nothing changed.
-            rdb.install_functions(server.functions, codes, "FLUSH")
-            log.notice("MASTER <-> REPLICA sync: Flushing old data")
-            keyspace.flush_all()
-            rdb.install(keyspace, keys)
-            replication = server.replication
-            # Our replicas had another history: they must resync too.
-            replication.disconnect_replicas()
-            replication.replid = replid
-            replication.replid2 = "0" * 40
-            replication.second_offset = -1
-            replication.offset = offset
-            # A backlog of our own, from here: our replicas can continue from us.
-            replication.backlog = None
-            replication.create_backlog()
-            if server.aof.status != "off":
-                # The AOF starts afresh from the new dataset, as Redis restarts it.
-                server.aof.disable()
-                server.aof.enable()
+            if plan == "socket":
+                self._flush_before_loading()
+            if loading:
+                server.loading = True
+        try:
+            keys, codes, aux = self._receive_rdb(reader, header, "to disk" if plan == "disk" else "to parser")
+            with server.keyspace.lock:
+                self._check_current()
+                self._replace_dataset(keys, codes, aux, plan)
+                self._start_history(replid, offset)
+        finally:
+            if loading:
+                with server.keyspace.lock:
+                    server.loading = False
         log.notice("MASTER <-> REPLICA sync: Finished with success")
+        if header.startswith(b"$EOF:"):
+            self._ack()  # the master waits for it before it sends the stream
+
+    def _load_plan(self) -> str:
+        """How the file is loaded (Redis: useDisklessLoad): "disk", received whole, then
+        put in place of our data (Redis writes it to a file first); "socket", loaded as
+        it comes into a keyspace flushed first, when that loses no key; "swap", loaded
+        beside our data, which it replaces once whole."""
+        mode = self.server.config["repl-diskless-load"]
+        if mode == "swapdb":
+            return "swap"
+        if mode == "on-empty-db" and not any(len(db) for db in self.server.keyspace.databases):
+            return "socket"
+        return "disk"
+
+    def _flush_before_loading(self) -> None:
+        """Loading "from the socket" into an empty keyspace: what is left goes first
+        (the libraries), and our replicas, who had another history."""
+        log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        self.server.replication.disconnect_replicas()
+        self.server.keyspace.flush_all()
+        self.server.functions.flush()
+
+    def _receive_rdb(self, reader: _Reader, header: bytes, where: str) -> tuple[list, list[bytes], dict]:
+        """Read the RDB file that ``header`` announces, and parse it: its keys, its
+        libraries' code and its AUX fields."""
+        if header.startswith(b"$EOF:") and len(header) >= 5 + MARK_SIZE:
+            log.notice(f"MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {where}")
+            pieces = self._until_mark(reader, header[5:5 + MARK_SIZE])
+        else:
+            try:
+                size = int(header[1:])
+            except ValueError:
+                raise LinkError(f"Bad protocol from MASTER, not a length: {header[:40]!r}") from None
+            log.notice(f"MASTER <-> REPLICA sync: receiving {size} bytes from master {where}")
+            pieces = self._exactly(reader, size)
+        payload = b"".join(pieces)  # the one place to hand pieces to a parser that took them
+        log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
+        config, keyspace = self.server.config, self.server.keyspace
+        codes: list[bytes] = []
+        aux: dict[bytes, bytes] = {}
+        keys = rdb.parse(payload, config, now_ms(), len(keyspace.databases), rdb.sanitize_on_load(config), codes, aux)
+        return keys, codes, aux
+
+    def _exactly(self, reader: _Reader, size: int) -> Iterator[bytes]:
+        """The ``$<length>`` form: ``size`` bytes, as they arrive."""
+        while size:
+            piece = reader.some(size)
+            size -= len(piece)
+            self.last_io = time.monotonic()
+            yield piece
+
+    def _until_mark(self, reader: _Reader, mark: bytes) -> Iterator[bytes]:
+        """The ``$EOF:`` form: everything up to ``mark``, as it arrives. The last bytes
+        of a piece are held back until the next one: the mark may be cut in two."""
+        held = b""
+        while True:
+            data = held + reader.some(READ_SIZE)
+            self.last_io = time.monotonic()
+            end = data.find(mark)
+            if end >= 0:
+                reader.unread(data[end + len(mark):])
+                yield data[:end]
+                return
+            cut = max(0, len(data) - len(mark) + 1)
+            held = data[cut:]
+            yield data[:cut]
+
+    def _replace_dataset(self, keys: list, codes: list[bytes], aux: dict[bytes, bytes], plan: str) -> None:
+        """The master's data, libraries and keys, replaces ours (the caller holds the lock)."""
+        server = self.server
+        keyspace = server.keyspace
+        # The master's libraries replace ours, as its keys do. First, for they may fail
+        # to load (no lupa here): the link is then retried, nothing changed.
+        rdb.install_functions(server.functions, codes, "FLUSH")
+        if plan == "swap":
+            log.notice("MASTER <-> REPLICA sync: Swapping active DB with loaded DB")
+        elif plan == "disk":
+            log.notice("MASTER <-> REPLICA sync: Flushing old data")
+        keyspace.flush_all()
+        rdb.install(keyspace, keys)
+        # The stream goes on in the database the file names (Redis: repl-stream-db).
+        try:
+            stream_db = int(aux.get(b"repl-stream-db", b"0"))
+        except ValueError:
+            stream_db = 0
+        server.replication.stream_db = stream_db if 0 <= stream_db < len(keyspace.databases) else 0
+        if server.aof.status != "off":
+            # The AOF starts afresh from the new dataset, as Redis restarts it.
+            server.aof.disable()
+            server.aof.enable()
+
+    def _start_history(self, replid: str, offset: int) -> None:
+        """After a full resync, our history is the master's from ``offset``."""
+        replication = self.server.replication
+        # Our replicas had another history: they must resync too.
+        replication.disconnect_replicas()
+        replication.replid = replid
+        replication.replid2 = "0" * 40
+        replication.second_offset = -1
+        replication.offset = offset
+        # A backlog of our own, from here: our replicas can continue from us.
+        replication.backlog = None
+        replication.create_backlog()
 
     # --- the stream
 
@@ -297,7 +426,7 @@ class MasterLink:
         client.is_master = True
         client.authenticated = True
         client.set_reply_mode(b"OFF")
-        client.db = keyspace.databases[self.stream_db]
+        client.db = keyspace.databases[server.replication.stream_db]
         with keyspace.lock:
             self._check_current()
             self.client = client
@@ -337,7 +466,7 @@ class MasterLink:
                 self._ack()
                 last_ack = now
             try:
-                data = self.sock.recv(64 * 1024)
+                data = self.sock.recv(READ_SIZE)
             except socket.timeout:
                 silent_for += ACK_EVERY_SECONDS
                 if silent_for >= server.config["repl-timeout"]:
