@@ -99,19 +99,21 @@ class PointInTime:
 
 
 class _Deadlines:
-    """The deadlines of the chunk being written, for `rdb.dump`'s ``expires.get``."""
+    """The deadlines of the keys handed to `rdb.dump` and not yet written, for its
+    ``expires.get`` (it may take several chunks of keys before it asks): each is asked
+    for once, and forgotten then."""
 
-    __slots__ = ("count", "chunk")
+    __slots__ = ("count", "pending")
 
     def __init__(self, count: int):
         self.count = count
-        self.chunk: dict[bytes, int] = {}
+        self.pending: dict[bytes, int] = {}
 
     def __len__(self) -> int:
         return self.count
 
     def get(self, key: bytes, default=None):
-        return self.chunk.get(key, default)
+        return self.pending.pop(key, default)
 
 
 class _Items:
@@ -148,7 +150,7 @@ class _Items:
                     chunk.append((key, value))
                     if deadline is not None:
                         deadlines[key] = deadline
-            self.deadlines.chunk = deadlines
+            self.deadlines.pending.update(deadlines)
             yield from chunk
 
 
