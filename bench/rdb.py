@@ -86,7 +86,7 @@ def start(name: str, directory: str, count: int) -> tuple[subprocess.Popen, int,
     port = free_port()
     started = time.monotonic()
     process = subprocess.Popen(argv(name, port, directory), cwd=directory, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+                               stderr=subprocess.DEVNULL, start_new_session=True)  # as a daemon: setsid
     expected = b":%d\r\n" % count
     while True:
         if process.poll() is not None:
