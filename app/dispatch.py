@@ -128,6 +128,12 @@ def _protected_refusal(entry: Command) -> ReplyError:
     )
 
 
+def _queued_flags(client: Client):
+    """The flags of each command the client queued in MULTI, as EXEC will run them (an
+    EVAL's from its script): the refusals that hold for such a command hold for EXEC."""
+    return (queued.flags_for(client, argv) for queued, argv, _start in client.multi)
+
+
 def _refused_write(client: Client, entry: Command, argv: list[bytes]) -> ReplyError | None:
     """``server.write_refusal`` holds for commands flagged ``write``, for an EXEC that
     queued one (so a transaction queued before the state changed is refused whole, with
@@ -136,8 +142,7 @@ def _refused_write(client: Client, entry: Command, argv: list[bytes]) -> ReplyEr
     refusal = client.server.write_refusal
     if "write" in entry.flags_for(client, argv):
         return refusal
-    if entry.name == "exec" and client.multi and any(
-            "write" in queued.flags_for(client, queued_argv) for queued, queued_argv, _start in client.multi):
+    if entry.name == "exec" and client.multi and any("write" in flags for flags in _queued_flags(client)):
         return refusal
     if entry.name == "ping" and refusal.message.startswith("MISCONF"):
         return refusal
@@ -153,8 +158,7 @@ def _stale_refusal(client: Client, entry: Command, argv: list[bytes]) -> ReplyEr
     are, and a script only if its shebang says ``allow-stale`` (Redis: processCommand)."""
     if "stale" not in entry.flags_for(client, argv):
         return MASTERDOWN
-    if entry.name == "exec" and client.multi and any(
-            "stale" not in queued.flags_for(client, queued_argv) for queued, queued_argv, _start in client.multi):
+    if entry.name == "exec" and client.multi and any("stale" not in flags for flags in _queued_flags(client)):
         return MASTERDOWN
     return None
 
@@ -166,8 +170,7 @@ def _oom_refusal(client: Client, entry: Command, argv: list[bytes]) -> ReplyErro
         return OOM
     if client.multi is not None:
         if entry.name == "exec":
-            return OOM if any("denyoom" in queued.flags_for(client, queued_argv)
-                              for queued, queued_argv, _start in client.multi) else None
+            return OOM if any("denyoom" in flags for flags in _queued_flags(client)) else None
         if entry.name not in ("discard", "quit", "reset"):
             return OOM
     return None

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 
 from app import log
-from app.scripting.bridge import Thrown, number_to_string, to_number
+from app.scripting.bridge import Thrown, is_lua_string, lua_string, to_number
 from app.state import REDIS_VERSION
 
 # redis.log's levels, redis.set_repl's flags, and the version, as numbers a script reads.
@@ -33,17 +33,6 @@ CONSTANTS = {
 }
 
 _LOGGERS = (log.debug, log.verbose, log.notice, log.warning)
-
-
-def _is_string(value) -> bool:
-    """Lua's lua_isstring: a string or a number."""
-    return type(value) in (bytes, int, float)
-
-
-def _as_string(value) -> bytes:
-    if type(value) is bytes:
-        return value
-    return number_to_string(value)
 
 
 def make_api(world) -> dict:
@@ -75,7 +64,7 @@ def make_api(world) -> dict:
         level = int(level)
         if not 0 <= level <= 3:
             return _raise("ERR Invalid debug level.")
-        words = [_as_string(arg) for arg in args[1:] if _is_string(arg)]
+        words = [lua_string(arg) for arg in args[1:] if is_lua_string(arg)]
         _LOGGERS[level](b" ".join(words).decode("utf-8", "surrogateescape"))
         return None
 
@@ -103,7 +92,7 @@ def make_api(world) -> dict:
         if len(args) != 1:
             return _raise("ERR wrong number of arguments")
         value = args[0]
-        data = _as_string(value) if _is_string(value) else b""
+        data = lua_string(value) if is_lua_string(value) else b""
         return hashlib.sha1(data).hexdigest().encode()
 
     def error_reply(*args):

@@ -182,6 +182,16 @@ def check_string(value, position: int, function: str) -> bytes:
     raise arg_error(position, function, f"string expected, got {type_name(value)}")
 
 
+def is_lua_string(value) -> bool:
+    """Lua's ``lua_isstring``: a string, or a number (which Lua turns into one)."""
+    return value.__class__ in (bytes, int, float)
+
+
+def lua_string(value) -> bytes:
+    """A value `is_lua_string` accepts, as the string Lua makes of it."""
+    return value if value.__class__ is bytes else number_to_string(value)
+
+
 def number_to_string(number) -> bytes:
     """How Lua 5.1 writes a number as a string (``LUA_NUMBER_FMT``, ``%.14g``)."""
     if isinstance(number, int) and abs(number) < 10**14:

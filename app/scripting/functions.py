@@ -145,7 +145,7 @@ class Functions:
     def _load_api(self, world) -> dict:
         """What library code may call while it loads: register_function and log."""
         from app.scripting.api import make_api
-        from app.scripting.bridge import Thrown, lua_type
+        from app.scripting.bridge import Thrown, is_lua_string, lua_string, lua_type
 
         def fail(message: str):
             raise Thrown(world.table({b"err": ("ERR " + message).encode()}))
@@ -163,13 +163,13 @@ class Functions:
                 name = callback = None
                 for key, value in args[0].items():
                     if key == b"function_name":
-                        if not _is_string(value):
+                        if not is_lua_string(value):
                             fail("function_name argument given to redis.register_function must be a string")
-                        name = _string(value)
+                        name = lua_string(value)
                     elif key == b"description":
-                        if not _is_string(value):
+                        if not is_lua_string(value):
                             fail("description argument given to redis.register_function must be a string")
-                        description = _string(value)
+                        description = lua_string(value)
                     elif key == b"callback":
                         if lua_type(value) != "function":
                             fail("callback argument given to redis.register_function must be a function")
@@ -186,11 +186,11 @@ class Functions:
                 if callback is None:
                     fail("redis.register_function must get a callback argument")
             elif len(args) == 2:
-                if not _is_string(args[0]):
+                if not is_lua_string(args[0]):
                     fail("first argument to redis.register_function must be a string")
                 if lua_type(args[1]) != "function":
                     fail("second argument to redis.register_function must be a function")
-                name, callback = _string(args[0]), args[1]
+                name, callback = lua_string(args[0]), args[1]
             else:
                 fail("wrong number of arguments to redis.register_function")
             if not _NAME.match(name):
@@ -264,18 +264,6 @@ class Functions:
                 entry[b"library_code"] = library.code
             reply.append(entry)
         return reply
-
-
-def _is_string(value) -> bool:
-    return type(value) in (bytes, int, float) and type(value) is not bool
-
-
-def _string(value) -> bytes:
-    if type(value) is bytes:
-        return value
-    from app.scripting.bridge import number_to_string
-
-    return number_to_string(value)
 
 
 def _flags(table, fail) -> frozenset[str]:

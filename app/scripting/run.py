@@ -242,7 +242,7 @@ def to_lua(world, value, resp: int):
             return world.table(list(value))  # the common case: one call for the table
         return world.table([_element(world, item, resp) for item in value])
     if kind is SetReply:
-        return world.table({b"set": world.table({_key(world, item, resp): True for item in value})})
+        return world.table({b"set": world.table({_element(world, item, resp): True for item in value})})
     if kind is dict:
         if resp == 2:
             flat = []
@@ -250,7 +250,7 @@ def to_lua(world, value, resp: int):
                 flat.append(_element(world, key, resp))
                 flat.append(_element(world, item, resp))
             return world.table(flat)
-        return world.table({b"map": world.table({_key(world, key, resp): _element(world, item, resp)
+        return world.table({b"map": world.table({_element(world, key, resp): _element(world, item, resp)
                                                  for key, item in value.items()})})
     if kind is bool:
         return value if resp == 3 else int(value)
@@ -273,13 +273,8 @@ def to_lua(world, value, resp: int):
 
 
 def _element(world, value, resp: int):
-    """An element of an array: a Lua table cannot hold nil, so a null is ``false``
-    there, as in Redis, whatever the RESP version."""
-    converted = to_lua(world, value, resp)
-    return False if converted is None else converted
-
-
-def _key(world, value, resp: int):
+    """An element of an array, or a key of a map or set: a Lua table cannot hold nil,
+    so a null is ``false`` there, as in Redis, whatever the RESP version."""
     converted = to_lua(world, value, resp)
     return False if converted is None else converted
 
