@@ -27,9 +27,10 @@ Group commit (``appendfsync always``)
 
 Rewriting (BGREWRITEAOF, and automatically as the files grow)
     Under the lock: a new incr file is opened and listed in the manifest, writes go
-    there from now on (with a SELECT first), and the keyspace is copied (our fork).
-    A thread writes the copy as the new base (an RDB, or commands when
-    aof-use-rdb-preamble is no) to a temporary file and fsyncs it. Then, under the lock
+    there from now on (with a SELECT first), and a point-in-time view of the keyspace
+    is taken (our fork: app/persistence/cow.py). A thread writes the view as the new
+    base (an RDB, or commands when aof-use-rdb-preamble is no) to a temporary file, a
+    batch of keys at a time, and fsyncs it. Then, under the lock
     again, the base is renamed into the directory and a manifest listing the new base
     and the new incr replaces the old one (temporary file, fsync, rename, fsync of the
     directory); the old base and incrs, now history, are deleted. A crash at any point
@@ -43,10 +44,12 @@ import threading
 import time
 import traceback
 from operator import itemgetter
+from typing import Iterable, Iterator
 
 from app import log
 from app.persistence import aof, rdb
 from app.persistence.aof import AOFError, AOFInfo, Manifest
+from app.persistence.cow import PointInTime
 from app.protocol import ReplyError, encode_command, format_double
 from app.store.hash import HashValue
 from app.store.list import ListValue
@@ -55,6 +58,7 @@ from app.store.zset import SortedSet
 
 OFF, WAIT_REWRITE, ON = "off", "wait-rewrite", "on"  # Redis' aof_state
 ITEMS_PER_COMMAND = 64  # Redis' AOF_REWRITE_ITEMS_PER_CMD
+BASE_PIECE_KEYS = 4096  # keys of a command base joined into one piece of the file
 REPLAY_BATCH = 1000  # commands replayed per hold of the keyspace lock
 CANT_REWRITE = "ERR Can't execute an AOF background rewriting. Please check the server logs for more information."
 
@@ -360,10 +364,10 @@ class AppendOnlyFile:
             try:
                 os.makedirs(self.directory, exist_ok=True)
                 manifest = Manifest(incrs=[AOFInfo(name, 1, aof.INCR)])
-                snapshot = rdb.take_snapshot(self.keyspace, self.state.functions)
+                snapshot = rdb.live_snapshot(self.keyspace, self.state.functions)
                 if snapshot.databases or snapshot.functions:
                     base = aof.base_name(self._filename, 1, self.config["aof-use-rdb-preamble"])
-                    self._write_synced(self._path(base), self._base_bytes(snapshot))
+                    self._write_synced(self._path(base), self._base_pieces(snapshot))
                     manifest = Manifest(base=AOFInfo(base, 1, aof.BASE), incrs=manifest.incrs)
                 self._create_file(name)
                 self._persist_manifest(manifest)
@@ -590,7 +594,7 @@ class AppendOnlyFile:
         self.keyspace.propagation.aof_db = -1
         self.last_timestamp = 0
         self.incr_size = 0
-        snapshot = rdb.take_snapshot(self.keyspace, self.state.functions)
+        snapshot = PointInTime(self.keyspace, self.state.functions.codes())
         self.generation += 1
         self.rewriting = True
         self.rewrite_started = time.monotonic()
@@ -600,16 +604,20 @@ class AppendOnlyFile:
         log.notice("Background append only file rewriting started")
         return True
 
-    def _rewrite(self, snapshot: rdb.Snapshot, generation: int) -> None:
-        """In a thread: write the new base to a temporary file, then finish under the lock."""
+    def _rewrite(self, snapshot: PointInTime, generation: int) -> None:
+        """In a thread: write the new base to a temporary file from the point-in-time
+        view taken when the rewrite began (while clients go on writing to the new incr
+        file), then finish under the lock."""
         temporary = os.path.join(self.config["dir"], aof.temp_rewrite_name(os.getpid()))
         rdb_preamble = self.config["aof-use-rdb-preamble"]
         try:
-            self._write_synced(temporary, self._base_bytes(snapshot, rdb_preamble))
+            self._write_synced(temporary, self._base_pieces(rdb.Snapshot(snapshot.databases(), snapshot.functions),
+                                                            rdb_preamble))
             error = None
         except OSError as failure:
             error = failure
         with self.keyspace.lock:
+            snapshot.finish()
             self._rewrite_done(generation, temporary, rdb_preamble, error)
 
     def _rewrite_done(self, generation: int, temporary: str, rdb_preamble: bool, error: OSError | None) -> None:
@@ -672,13 +680,16 @@ class AppendOnlyFile:
         base_file_size = self._size(self.manifest.base)
         self.current_size = self.base_size = base_file_size + self.incr_size
 
-    def _base_bytes(self, snapshot: rdb.Snapshot, rdb_preamble: bool | None = None) -> bytes:
+    def _base_pieces(self, snapshot: rdb.Snapshot, rdb_preamble: bool | None = None) -> Iterator[bytes]:
+        """A base file of ``snapshot``, in pieces to write as they are made."""
         if rdb_preamble is None:
             rdb_preamble = self.config["aof-use-rdb-preamble"]
         if rdb_preamble:
-            return rdb.dump(snapshot.databases, functions=snapshot.functions)
-        stamp = b"#TS:%d\r\n" % int(time.time()) if self.config["aof-timestamp-enabled"] else b""
-        return stamp + base_commands(snapshot)
+            yield from rdb.dump_pieces(snapshot.databases, functions=snapshot.functions)
+            return
+        if self.config["aof-timestamp-enabled"]:
+            yield b"#TS:%d\r\n" % int(time.time())
+        yield from base_commands(snapshot)
 
     # --------------------------------------------------------------- CONFIG SET appendonly
 
@@ -796,8 +807,8 @@ class AppendOnlyFile:
         os.replace(temporary, self.manifest_path())
         _fsync_directory(self.directory)
 
-    def _write_synced(self, path: str, data: bytes) -> None:
-        rdb.write_synced(path, data, self.config["aof-rewrite-incremental-fsync"])
+    def _write_synced(self, path: str, pieces: bytes | Iterable[bytes]) -> None:
+        rdb.write_synced(path, pieces, self.config["aof-rewrite-incremental-fsync"])
 
     def _size(self, info: AOFInfo | None) -> int:
         if info is None:
@@ -840,21 +851,24 @@ def _remove(path: str) -> None:
 # --------------------------------------------------------------------------- a base as commands
 
 
-def base_commands(snapshot: rdb.Snapshot) -> bytes:
+def base_commands(snapshot: rdb.Snapshot) -> Iterator[bytes]:
     """A base of commands that rebuild ``snapshot`` (aof-use-rdb-preamble no), as Redis'
     rewriteAppendOnlyFileRio writes it: a FUNCTION LOAD per library first, then a SELECT
     per database, one command per key (at most 64 elements each), then PEXPIREAT for
-    keys with a deadline."""
+    keys with a deadline. In pieces of `BASE_PIECE_KEYS` keys, written as they come."""
     out = [encode_command([b"FUNCTION", b"LOAD", code]) for code in snapshot.functions]
     for index, data, expires in snapshot.databases:
         out.append(encode_command([b"SELECT", b"%d" % index]))
-        for key, value in data.items():
+        for count, (key, value) in enumerate(data.items(), 1):
             for argv in _rebuild(key, value):
                 out.append(encode_command(argv))
             deadline = expires.get(key)
             if deadline is not None:
                 out.append(encode_command([b"PEXPIREAT", key, b"%d" % deadline]))
-    return b"".join(out)
+            if count % BASE_PIECE_KEYS == 0:
+                yield b"".join(out)
+                out.clear()
+    yield b"".join(out)
 
 
 def _batches(command: bytes, key: bytes, items: list[bytes], per_item: int = 1):

@@ -38,15 +38,15 @@ import os
 import struct
 from contextlib import contextmanager
 from itertools import chain, islice
-from typing import NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from app.numeric import strtod
 from app.persistence import integrity, lzf
-from app.persistence.crc64 import crc64
+from app.persistence.crc64 import Crc64Stream, crc64
 from app.persistence.integrity import backlen_size
 from app.protocol import ReplyError
 from app.store.hash import HashValue
-from app.store.keyspace import copy_value, now_ms
+from app.store.keyspace import now_ms
 from app.store.list import ListValue
 from app.store.set import set_of
 from app.store.stream import Consumer, ConsumerGroup, PendingEntry, Stream
@@ -1282,15 +1282,29 @@ _DUMP_BATCH = 4096  # keys serialized between two joins
 
 def dump(databases: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
          list_fill: int = -2, functions: list[bytes] = (), aux: dict[bytes, bytes] | None = None) -> bytes:
-    """A version 10 file of ``databases``: (db index, key -> value, key -> deadline) for
-    each database that has keys, and of the function libraries' code ``functions``
-    (a `Snapshot` holds both). ``compress`` and ``checksum`` are rdbcompression and
-    rdbchecksum; ``list_fill`` is list-max-listpack-size, which cuts lists into nodes.
-    ``aux`` (name -> value) adds AUX fields after the standard ones, in its order: the
-    replication state a master or a replica records (Redis: rdbSaveInfoAuxFields).
+    """The whole file `dump_pieces` makes, as one bytes object."""
+    return b"".join(dump_pieces(databases, compress, checksum, list_fill, functions, aux))
+
+
+def dump_pieces(databases: list[tuple[int, dict, dict]], compress: bool = True, checksum: bool = True,
+                list_fill: int = -2, functions: list[bytes] = (),
+                aux: dict[bytes, bytes] | None = None) -> Iterator[bytes]:
+    """A version 10 file of ``databases``, in the pieces it is made in: (db index, key ->
+    value, key -> deadline) for each database that has keys, and the function
+    libraries' code ``functions`` (a `Snapshot` holds both). ``compress`` and
+    ``checksum`` are rdbcompression and rdbchecksum; ``list_fill`` is
+    list-max-listpack-size, which cuts lists into nodes. ``aux`` (name -> value) adds
+    AUX fields after the standard ones, in its order: the replication state a master
+    or a replica records (Redis: rdbSaveInfoAuxFields).
 
     The libraries go after the AUX fields and before the databases, where Redis 7.0
-    writes them (rdbSaveRio), so that a replica has them before any key arrives."""
+    writes them (rdbSaveRio), so that a replica has them before any key arrives.
+
+    A piece is a batch of keys (`_DUMP_BATCH`): the caller writes or sends each one
+    and lets it go, so the file is never whole in memory (a BGSAVE's memory is the
+    point-in-time view's, not the file's), and no single join of millions of small
+    pieces holds the GIL for long (170 ms for a million keys), while clients wait."""
+    summed = Crc64Stream() if checksum else None
     out = [b"REDIS%04d" % WRITE_VERSION]
     for name, value in ((b"redis-ver", b"7.0.15"), (b"redis-bits", b"64"), (b"ctime", b"%d" % (now_ms() // 1000))):
         out.append(b"\xfa" + _string(name) + _string(value))
@@ -1301,14 +1315,10 @@ def dump(databases: list[tuple[int, dict, dict]], compress: bool = True, checksu
     one_byte = _BYTE
     integer_lead = _INTEGER_LEAD
     plain_up_to = 20 if compress else 63  # longer strings may be compressed: `_string` decides
-    pieces = []  # the file, joined a batch of keys at a time (see below)
     for index, data, expires in databases:
         out.append(b"\xfe" + _length(index) + b"\xfb" + _length(len(data)) + _length(len(expires)))
         deadline_of = expires.get
         items = iter(data.items())
-        # A batch of keys at a time, each batch joined at once: one join of millions of
-        # pieces would hold the GIL for a long moment (170 ms for a million keys), and
-        # other threads (the clients of a BGSAVE) would wait for it.
         while batch := list(islice(items, _DUMP_BATCH)):
             for key, value in batch:
                 deadline = deadline_of(key)
@@ -1323,12 +1333,16 @@ def dump(databases: list[tuple[int, dict, dict]], compress: bool = True, checksu
                     continue
                 kind, payload = _write_value(value, compress, list_fill)
                 extend((one_byte[kind], _string(key, compress), payload))
-            pieces.append(b"".join(out))
+            piece = b"".join(out)
             out.clear()
+            if summed is not None:
+                summed.update(piece)
+            yield piece
     out.append(b"\xff")
-    pieces.append(b"".join(out))
-    body = b"".join(pieces)
-    return body + struct.pack("<Q", crc64(body) if checksum else 0)
+    piece = b"".join(out)
+    if summed is not None:
+        summed.update(piece)
+    yield piece + _UINT64.pack(summed.digest() if summed is not None else 0)
 
 
 # --------------------------------------------------------------------------- DUMP and RESTORE
@@ -1418,45 +1432,43 @@ class Snapshot(NamedTuple):
     functions: list[bytes]
 
 
-def take_snapshot(keyspace, functions) -> Snapshot:
-    """A point-in-time copy of every non-empty database and of the libraries of
-    ``functions`` (the server's `Functions`); the caller holds the lock. Values are
-    copied (bytes are shared: they never change), so writes made after the lock is
-    released cannot tear the file being written from it."""
-    databases = []
-    for db in keyspace.databases:
-        if db.data:
-            data = dict(db.data)  # at C speed; strings, most keys, are immutable and shared
-            for key, value in data.items():
-                if value.__class__ is not bytes:  # replacing values: the dict keeps its size
-                    data[key] = FrozenSortedSet(value) if value.__class__ is SortedSet else copy_value(value)
-            databases.append((db.index, data, dict(db.expires)))
+def live_snapshot(keyspace, functions) -> Snapshot:
+    """The databases themselves, and the libraries of ``functions`` (the server's
+    `Functions`), for a writer that holds the keyspace lock until it is done (SAVE):
+    nothing can change under it, so nothing is copied. A writer that lets the lock go
+    meanwhile takes a `PointInTime` (app/persistence/cow.py) instead."""
+    databases = [(db.index, db.data, db.expires) for db in keyspace.databases if db.data]
     return Snapshot(databases, functions.codes())
 
 
 INCREMENTAL_FSYNC_BYTES = 4 * 1024 * 1024  # Redis' REDIS_AUTOSYNC_BYTES
 
 
-def write_synced(path: str, data: bytes, incremental: bool) -> None:
-    """Write ``data`` to ``path`` and fsync it. ``incremental`` (rdb-save-incremental-fsync,
+def write_synced(path: str, pieces: bytes | Iterable[bytes], incremental: bool) -> None:
+    """Write ``pieces`` (the file's bytes, or its pieces as they are made) to ``path``
+    and fsync it. ``incremental`` (rdb-save-incremental-fsync,
     aof-rewrite-incremental-fsync) fsyncs every 4 MB on the way, as Redis does, so that
     the kernel never has a whole snapshot of dirty pages to flush at once."""
-    step = INCREMENTAL_FSYNC_BYTES if incremental else len(data) or 1
-    view = memoryview(data)
+    if isinstance(pieces, (bytes, bytearray, memoryview)):
+        pieces = (pieces,)
+    unsynced = 0
     with open(path, "wb") as handle:
-        for start in range(0, len(data), step):
-            handle.write(view[start:start + step])
-            handle.flush()
-            os.fsync(handle.fileno())
-        if not data:
-            os.fsync(handle.fileno())
+        for piece in pieces:
+            handle.write(piece)
+            unsynced += len(piece)
+            if incremental and unsynced >= INCREMENTAL_FSYNC_BYTES:
+                handle.flush()
+                os.fsync(handle.fileno())
+                unsynced = 0
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
-def write_file(path: str, data: bytes, temporary: str, incremental_fsync: bool = True) -> None:
+def write_file(path: str, pieces: bytes | Iterable[bytes], temporary: str, incremental_fsync: bool = True) -> None:
     """Write through ``temporary``, fsync, then rename, so a crash mid-save leaves the
     old file whole; a failed write removes the temporary file, as Redis does."""
     try:
-        write_synced(temporary, data, incremental_fsync)
+        write_synced(temporary, pieces, incremental_fsync)
         os.replace(temporary, path)
     except OSError:
         try:

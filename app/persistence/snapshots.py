@@ -77,15 +77,15 @@ class Snapshots:
 
     def _write(self, snapshot: rdb.Snapshot, temporary: str, aux: dict[bytes, bytes]) -> None:
         config = self.config
-        data = rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
-                        config["list-max-listpack-size"], snapshot.functions, aux)
-        rdb.write_file(rdb.rdb_path(config), data, os.path.join(config["dir"], temporary),
+        pieces = rdb.dump_pieces(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
+                                 config["list-max-listpack-size"], snapshot.functions, aux)
+        rdb.write_file(rdb.rdb_path(config), pieces, os.path.join(config["dir"], temporary),
                        config["rdb-save-incremental-fsync"])
 
     def save(self) -> bool:
         """SAVE: write now; the caller holds the keyspace lock. False if it failed."""
         try:
-            self._write(rdb.take_snapshot(self.keyspace, self.functions), f"temp-{os.getpid()}.rdb", self.save_info())
+            self._write(rdb.live_snapshot(self.keyspace, self.functions), f"temp-{os.getpid()}.rdb", self.save_info())
         except OSError as error:
             log.warning(f"Failed saving the DB: {error.strerror or error}")
             return False

@@ -6,10 +6,12 @@ the replication stream: the master puts everything for it in the client's outbox
 slow replica; the replica's own thread goes on reading what it sends back (REPLCONF ACK).
 
 A full resynchronisation (``+FULLRESYNC <replid> <offset>``) sends a snapshot of the
-keyspace as an RDB file, then every write made since that snapshot. The snapshot is
-copied under the keyspace lock (`rdb.take_snapshot`) and serialized in a thread; writes
-made meanwhile wait in the replica's `pending` list and follow the RDB, so the replica
-sees the keyspace at the snapshot and then each change after it, exactly once.
+keyspace as an RDB file, then every write made since that snapshot. The snapshot is a
+point-in-time view (app/persistence/cow.py: noted under the keyspace lock, copied key
+by key only where clients change it meanwhile), serialized in a thread a batch of keys
+at a time; writes made meanwhile wait in the replica's `pending` list and follow the
+RDB, so the replica sees the keyspace at the snapshot and then each change after it,
+exactly once.
 
 The file goes out in one of two forms (Redis 7.0, replication.c):
 
@@ -36,12 +38,14 @@ Everything here is guarded by the keyspace lock, like the rest of the shared sta
 from __future__ import annotations
 
 import secrets
+import tempfile
 import threading
 import time
 from typing import Iterator
 
 from app import log
 from app.persistence import rdb
+from app.persistence.cow import PointInTime
 from app.protocol import encode_command
 from app.replication.backlog import Backlog
 
@@ -50,6 +54,10 @@ PING = encode_command([b"PING"])
 # The RDB file is not counted against client-output-buffer-limit (in Redis it never
 # enters the replica's output buffer): only the stream is.
 NO_LIMIT = (0, 0, 0)
+# The file's bytes queued for a replica before the sync thread waits for it to read
+# them, and the most read from the file at once.
+QUEUED_FILE_LIMIT = 4 * 1024 * 1024
+SEND_PIECE = 1024 * 1024
 
 
 def new_replication_id() -> str:
@@ -270,46 +278,88 @@ class Replication:
         propagation = self.keyspace.propagation
         if sync.diskless or propagation.replicas_db != 0:
             propagation.replicas_db = -1
-        snapshot = rdb.take_snapshot(self.keyspace, self.server.functions)
+        snapshot = PointInTime(self.keyspace, self.server.functions.codes())
         threading.Thread(target=self._send_snapshot, args=(sync.diskless, links, snapshot, aux),
                          name="replica sync", daemon=True).start()
 
-    def _send_snapshot(self, diskless: bool, links: list[ReplicaLink], snapshot: rdb.Snapshot,
+    def _send_snapshot(self, diskless: bool, links: list[ReplicaLink], snapshot: PointInTime,
                        aux: dict[bytes, bytes]) -> None:
-        """Serialize the snapshot, function libraries included (without the lock), and
-        send it to ``links`` in the form asked for; then they take the stream."""
-        chunks = self._rdb_chunks(snapshot, aux)
-        if diskless:
-            mark = secrets.token_hex(20).encode()
-            self._to_each(links, b"$EOF:%s\r\n" % mark)
-            for chunk in chunks:
-                self._to_each(links, chunk)
-            end = mark
-        else:
-            payload = b"".join(chunks)  # its length goes first: the whole file is made
-            self._to_each(links, b"$%d\r\n" % len(payload))
-            end = payload  # no CRLF after it: it is not a bulk string
-        with self.keyspace.lock:  # the end of its file, and the replica is online: at once
+        """Serialize the snapshot, function libraries included, a batch of keys at a
+        time, and send it to ``links`` in the form asked for; then they take the
+        stream. The point-in-time view ends when the file is made, whatever happens."""
+        try:
+            if diskless:
+                self._send_diskless(links, snapshot, aux)
+            else:
+                self._send_from_disk(links, snapshot, aux)
+        except OSError as error:  # the temporary file could not be written (a full disk)
+            log.warning(f"Background transfer error: {error.strerror or error}. Dropping the replicas waiting for it.")
+            with self.keyspace.lock:
+                for link in links:
+                    if link in self.replicas:
+                        self.drop(link.client)
+        finally:
+            with self.keyspace.lock:
+                snapshot.finish()
+
+    def _send_diskless(self, links: list[ReplicaLink], snapshot: PointInTime, aux: dict[bytes, bytes]) -> None:
+        """``$EOF:<mark>``, the file as it is made, then the mark: nothing of the file
+        waits for the rest of it."""
+        mark = secrets.token_hex(20).encode()
+        self._to_each(links, b"$EOF:%s\r\n" % mark)
+        for piece in self._rdb_pieces(snapshot, aux):
+            if not self._to_each(links, piece):
+                return  # every replica of this sync is gone: stop making the file
+        self._finish_transfer(links, mark, diskless=True)
+
+    def _send_from_disk(self, links: list[ReplicaLink], snapshot: PointInTime, aux: dict[bytes, bytes]) -> None:
+        """``$<length>``: the length goes first, so the file is made whole before it is
+        sent, as Redis makes it on disk. Into a file with no name (it vanishes when
+        closed, or if the process dies), not into memory: a million keys' file is tens
+        of megabytes, which the server would hold twice while replicas read it."""
+        with tempfile.TemporaryFile(dir=self.server.config["dir"]) as file:
+            for piece in self._rdb_pieces(snapshot, aux):
+                file.write(piece)
+            length = file.tell()
+            file.seek(0)
+            self._to_each(links, b"$%d\r\n" % length)
+            sent = 0
+            while sent < length:
+                piece = file.read(min(SEND_PIECE, length - sent))
+                sent += len(piece)
+                if sent == length:  # no CRLF after it: it is not a bulk string
+                    self._finish_transfer(links, piece, diskless=False)
+                elif not self._to_each(links, piece):
+                    return
+
+    def _rdb_pieces(self, snapshot: PointInTime, aux: dict[bytes, bytes]) -> Iterator[bytes]:
+        """The RDB file of ``snapshot``, in the pieces `rdb.dump_pieces` makes."""
+        config = self.server.config
+        return rdb.dump_pieces(snapshot.databases(), config["rdbcompression"], config["rdbchecksum"],
+                               config["list-max-listpack-size"], snapshot.functions, aux)
+
+    def _to_each(self, links: list[ReplicaLink], data: bytes) -> bool:
+        """Queue a piece of the file for those of ``links`` still here; False if none
+        is. Then wait while any of them has more than `QUEUED_FILE_LIMIT` bytes still
+        to send: the file is made no faster than the slowest replica reads it, so it
+        never piles up in memory (Redis' child writes to the socket and blocks)."""
+        with self.keyspace.lock:  # outboxes are filled under the lock, in order
+            here = [link for link in links if link in self.replicas]
+            for link in here:
+                link.client.outbox.put(data, NO_LIMIT)
+        while here and any(link.client.outbox.size > QUEUED_FILE_LIMIT and not link.client.outbox.closed
+                           for link in here):
+            time.sleep(0.005)  # the outbox's writer thread sends meanwhile; it signals nobody
+        return bool(here)
+
+    def _finish_transfer(self, links: list[ReplicaLink], end: bytes, diskless: bool) -> None:
+        """The end of the file, and the replicas are online: at once, under the lock, so
+        that no write of the stream can come between."""
+        with self.keyspace.lock:
             for link in links:
                 if link in self.replicas:  # not gone meanwhile
                     link.client.outbox.put(end, NO_LIMIT)
                     self._transferred(link, diskless)
-
-    def _rdb_chunks(self, snapshot: rdb.Snapshot, aux: dict[bytes, bytes]) -> Iterator[bytes]:
-        """The RDB file of ``snapshot``, in the pieces it is made in: the one place that
-        makes it. `rdb.dump` returns the whole file, so for now that is one piece; a
-        dump that yielded the file as it went would plug in here, and a diskless
-        transfer would then start before the file is whole."""
-        config = self.server.config
-        yield rdb.dump(snapshot.databases, config["rdbcompression"], config["rdbchecksum"],
-                       config["list-max-listpack-size"], snapshot.functions, aux)
-
-    def _to_each(self, links: list[ReplicaLink], data: bytes) -> None:
-        """Queue a piece of the file for those of ``links`` still here."""
-        with self.keyspace.lock:  # outboxes are filled under the lock, in order
-            for link in links:
-                if link in self.replicas:
-                    link.client.outbox.put(data, NO_LIMIT)
 
     def _transferred(self, link: ReplicaLink, diskless: bool) -> None:
         """``link`` has its whole RDB file: it is online (the caller holds the lock)."""
