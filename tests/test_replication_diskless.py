@@ -536,3 +536,43 @@ def test_info_and_role_while_the_master_waits_match_redis(tmp_path):
     finally:
         replica.stop()
         master.stop()
+
+
+# --------------------------------------------------------------------------- a stream command that fails here
+
+
+def _failed_stream_commands(start_replica) -> tuple[int, list[str]]:
+    """A replica whose master's stream holds commands that fail on it (its file made
+    "k" a word): INFO's unexpected_error_replies, and the lines it logs about them."""
+    fake = FakeMaster()
+    replica = start_replica(fake.port)
+    try:
+        link, _handshake = fake.handshake()
+        payload = _file({b"k": b"abc"})
+        link.send(b"+FULLRESYNC %s 0\r\n$%d\r\n%s" % (REPLID, len(payload), payload))
+        link.send(command("INCR", "k") + command("LPUSH", "k", "x") + command("NOSUCH", "a")
+                  + command("SET", "after", "1"))
+        wait_until(lambda: redis.Redis(port=replica.port).get("after"), what="the stream applied")
+        counted = _info(replica.port, "stats")["unexpected_error_replies"]
+        link.close()
+    finally:
+        output = replica.stop()
+        fake.close()
+    return counted, [line.split("# ", 1)[-1] for line in output.splitlines() if "CRITICAL" in line or "backlog is" in line]
+
+
+@needs_redis
+def test_stream_commands_that_fail_on_the_replica_are_logged_and_counted_as_redis_does(tmp_path):
+    def critical(text: str, command_name: str) -> str:
+        return f"== CRITICAL == This replica is sending an error to its master: '{text}' after processing the command '{command_name}'"
+    expected = (3, [
+        # The stream so far, once there is some: the failed command is added after.
+        critical("value is not an integer or out of range", "incr"),
+        critical("-WRONGTYPE Operation against a key holding the wrong kind of value", "lpush"),
+        "Latest backlog is: '\"*2\\r\\n$4\\r\\nINCR\\r\\n$1\\r\\nk\\r\\n\"'",
+        critical("unknown command 'NOSUCH', with args beginning with: 'a' ", "<unknown>"),
+        "Latest backlog is: '\"*2\\r\\n$4\\r\\nINCR\\r\\n$1\\r\\nk\\r\\n*3\\r\\n$5\\r\\nLPUSH\\r\\n$1\\r\\nk\\r\\n$1\\r\\nx\\r\\n\"'",
+    ])
+    assert _failed_stream_commands(lambda port: start_ours("--replicaof", f"127.0.0.1 {port}")) == expected
+    assert _failed_stream_commands(
+        lambda port: start_reference("--replicaof", "127.0.0.1", str(port), cwd=str(tmp_path))) == expected

@@ -421,6 +421,7 @@ def _info_stats(server) -> dict:
         "sync_full": server.replication.sync_full,
         "sync_partial_ok": server.replication.sync_partial_ok,
         "sync_partial_err": server.replication.sync_partial_err,
+        "unexpected_error_replies": server.replication.unexpected_error_replies,
         "total_error_replies": sum(server.error_replies.values()),
         "expired_keys": keyspace.expired_keys,
         "evicted_keys": keyspace.evicted_keys,

@@ -41,6 +41,10 @@ class Backlog:
         """Whether the byte at ``offset`` (or the end of the stream) is still here."""
         return self.first_offset <= offset <= self.first_offset + self.histlen
 
+    def tail(self, count: int) -> bytes:
+        """The last ``count`` bytes held (fewer if it holds fewer)."""
+        return self.read_from(max(self.first_offset, self.first_offset + self.histlen - count))
+
     def read_from(self, offset: int) -> bytes:
         """Everything from ``offset`` to the end of the stream (`holds` must be true)."""
         skip = offset - self.first_offset

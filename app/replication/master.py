@@ -142,6 +142,8 @@ class Replication:
         self.sync_full = 0
         self.sync_partial_ok = 0
         self.sync_partial_err = 0
+        # INFO stats: commands of our master's stream that failed here (replica.py).
+        self.unexpected_error_replies = 0
         server.snapshots.save_info = self.save_info  # SAVE and BGSAVE record where we stand
 
     # --- the stream

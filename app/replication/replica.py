@@ -53,7 +53,8 @@ from typing import Iterator
 from app import log
 from app.client import Client
 from app.persistence import rdb
-from app.protocol import RequestParser, encode_command
+from app.protocol import ReplyError, RequestParser, encode_command
+from app.quoting import sds_repr
 from app.store.keyspace import now_ms
 
 RETRY_SECONDS = 1.0
@@ -425,14 +426,15 @@ class MasterLink:
         client = Client(server, server.new_client_id(), f"{self.host}:{self.port}", "", -1, close=lambda: None)
         client.is_master = True
         client.authenticated = True
-        client.set_reply_mode(b"OFF")
+        # Replies are made, then dropped here (a replica never answers its master), so
+        # that an error can be logged as Redis logs it.
         client.db = keyspace.databases[server.replication.stream_db]
         with keyspace.lock:
             self._check_current()
             self.client = client
             self.state = "connected"
         log.notice("MASTER <-> REPLICA sync: link up")
-        from app.dispatch import execute_locked  # here, not at import: dispatch imports the commands
+        from app.dispatch import execute_locked, lookup  # here, not at import: dispatch imports the commands
 
         parser = RequestParser(max_bulk_len=2**63)
         data = reader.rest()
@@ -454,7 +456,9 @@ class MasterLink:
                         if self.stopped.is_set():
                             return  # no longer our master (REPLICAOF, or a FAILOVER promoted us)
                         if not getack:
-                            execute_locked(client, argv)
+                            reply = execute_locked(client, argv)
+                            if reply.__class__ is ReplyError:
+                                self._master_command_failed(reply, lookup(argv)[0])
                         self._forward(encoded)
                 if server.aof.pending:  # what this read changed goes to our own AOF
                     with keyspace.lock:
@@ -475,6 +479,23 @@ class MasterLink:
                 continue
             if not data:
                 raise ConnectionError("the master closed the connection")
+
+    def _master_command_failed(self, error: ReplyError, entry) -> None:
+        """A command of the stream failed here, where it had succeeded on the master:
+        the two datasets may differ from now on. Redis logs it loudly and counts it
+        (afterErrorReply: INFO stats unexpected_error_replies), then goes on."""
+        replication = self.server.replication
+        replication.unexpected_error_replies += 1
+        # Redis logs the text of an error made with addReplyError without the "ERR "
+        # the reply gets, and an error kept whole (WRONGTYPE...) with its "-".
+        message = error.message
+        text = message.removeprefix("ERR ") if message.startswith("ERR ") else "-" + message
+        name = entry.name if entry is not None else "<unknown>"
+        log.warning(f"== CRITICAL == This replica is sending an error to its master: '{text[:4096]}' "
+                    f"after processing the command '{name}'")
+        backlog = replication.backlog
+        if backlog is not None and backlog.histlen:  # what led there (showLatestBacklog)
+            log.warning(f"Latest backlog is: '{sds_repr(backlog.tail(256))}'")
 
     def _forward(self, encoded: bytes) -> None:
         """Count the command in our offset, and pass it on to our own replicas."""
