@@ -576,3 +576,39 @@ def test_stream_commands_that_fail_on_the_replica_are_logged_and_counted_as_redi
     assert _failed_stream_commands(lambda port: start_ours("--replicaof", f"127.0.0.1 {port}")) == expected
     assert _failed_stream_commands(
         lambda port: start_reference("--replicaof", "127.0.0.1", str(port), cwd=str(tmp_path))) == expected
+
+
+# --------------------------------------------------------------------------- INFO while a file comes in
+
+
+def _info_mid_transfer(start_replica) -> tuple:
+    """A replica's INFO replication after the first half of a ``$<length>`` file: the
+    names in order, and the master_sync_* figures but the seconds."""
+    fake = FakeMaster()
+    replica = start_replica(fake.port)
+    try:
+        link, _handshake = fake.handshake()
+        payload = _file({b"k%d" % n: b"v" * 100 for n in range(100)})
+        half = len(payload) // 2
+        link.send(b"+FULLRESYNC %s 0\r\n" % REPLID)
+        wait_until(lambda: _syncing(replica.port), what="the transfer to start")
+        before = {name: value for name, value in _info(replica.port).items() if name.startswith("master_sync_")}
+        link.send(b"$%d\r\n%s" % (len(payload), payload[:half]))
+        wait_until(lambda: _info(replica.port).get("master_sync_read_bytes") == half, what="half the file read")
+        info = _info(replica.port)
+        link.close()
+    finally:
+        replica.stop()
+        fake.close()
+    figures = {name: value for name, value in info.items() if name.startswith("master_sync_") and "seconds" not in name}
+    return [name for name in info if not name.startswith("slave0")], before, figures, len(payload)
+
+
+@needs_redis
+def test_info_while_a_file_comes_in_matches_redis(tmp_path):
+    ours = _info_mid_transfer(lambda port: start_ours("--replicaof", f"127.0.0.1 {port}"))
+    theirs = _info_mid_transfer(lambda port: start_reference("--replicaof", "127.0.0.1", str(port), cwd=str(tmp_path)))
+    assert ours == theirs
+    names, before, figures, size = ours
+    assert before["master_sync_total_bytes"] == -1 and before["master_sync_read_bytes"] == 0
+    assert figures["master_sync_total_bytes"] == size and figures["master_sync_left_bytes"] == size - size // 2

@@ -453,6 +453,16 @@ def _info_replication(server) -> dict:
             slave_read_repl_offset=replication.offset,
             slave_repl_offset=replication.offset,
         )
+        if link is not None and link.state == "sync":  # a file coming in (REPL_STATE_TRANSFER)
+            size, read = link.transfer_size, link.transfer_read
+            info.update(
+                master_sync_total_bytes=size,
+                master_sync_read_bytes=read,
+                master_sync_left_bytes=size - read,
+                # As Redis divides: before the size is known (-1) that is -0.00.
+                master_sync_perc=f"{read / size * 100 if size else 0:.2f}",
+                master_sync_last_io_seconds_ago=int(time.monotonic() - link.last_io),
+            )
         if not up:
             info["master_link_down_since_seconds"] = -1 if link is None or link.down_since is None else \
                 int(time.monotonic() - link.down_since)

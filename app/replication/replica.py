@@ -124,6 +124,10 @@ class MasterLink:
         self.stopped = threading.Event()
         self.last_io = time.monotonic()
         self.down_since: float | None = None  # when an established link broke
+        # INFO's master_sync_* while a file comes in: its size (-1 until its header
+        # says, 0 for the $EOF: form, which does not say), and what was read of it.
+        self.transfer_size = -1
+        self.transfer_read = 0
         self.client: Client | None = None
         # PSYNC asks to continue (our replid, offset + 1) when we have a history to
         # continue: after a broken link, a master turned replica (Redis caches itself
@@ -283,6 +287,7 @@ class MasterLink:
         ``repl-diskless-load`` says (see the module's docstring)."""
         log.notice(f"Full resync from master: {replid}:{offset}")
         self.state = "sync"
+        self.transfer_size, self.transfer_read = -1, 0
         self.can_continue = False  # if this fails, the next try starts over (Redis drops its cached master)
         server = self.server
         header = reader.line()
@@ -341,6 +346,7 @@ class MasterLink:
         libraries' code and its AUX fields."""
         if header.startswith(b"$EOF:") and len(header) >= 5 + MARK_SIZE:
             log.notice(f"MASTER <-> REPLICA sync: receiving streamed RDB from master with EOF {where}")
+            self.transfer_size = 0
             pieces = self._until_mark(reader, header[5:5 + MARK_SIZE])
         else:
             try:
@@ -348,6 +354,7 @@ class MasterLink:
             except ValueError:
                 raise LinkError(f"Bad protocol from MASTER, not a length: {header[:40]!r}") from None
             log.notice(f"MASTER <-> REPLICA sync: receiving {size} bytes from master {where}")
+            self.transfer_size = size
             pieces = self._exactly(reader, size)
         payload = b"".join(pieces)  # the one place to hand pieces to a parser that took them
         log.notice("MASTER <-> REPLICA sync: Loading DB in memory")
@@ -362,6 +369,7 @@ class MasterLink:
         while size:
             piece = reader.some(size)
             size -= len(piece)
+            self.transfer_read += len(piece)
             self.last_io = time.monotonic()
             yield piece
 
@@ -370,7 +378,9 @@ class MasterLink:
         of a piece are held back until the next one: the mark may be cut in two."""
         held = b""
         while True:
-            data = held + reader.some(READ_SIZE)
+            piece = reader.some(READ_SIZE)
+            self.transfer_read += len(piece)
+            data = held + piece
             self.last_io = time.monotonic()
             end = data.find(mark)
             if end >= 0:
