@@ -12,6 +12,7 @@ import time
 from app import acl, log
 from app.acl import Users
 from app.client import Client
+from app.cluster.migrate import MigrateConnections
 from app.config import Config
 from app.eviction import Eviction
 from app.introspection import NEVER, Introspection
@@ -69,6 +70,7 @@ class ServerState:
         self.current_client: Client | None = None  # whose command runs now (NOLOOP)
         self.scripting = Scripting(self)  # EVAL's scripts (app/scripting/), Lua loaded on first use
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, part of the dataset
+        self.migrate_connections = MigrateConnections()  # MIGRATE's targets (app/cluster/migrate.py)
         self.snapshots.functions = self.functions  # SAVE and BGSAVE write the libraries too
         self.busy = BusyScript(self)
         self.busy_script = None  # the script past busy-reply-threshold: others hear BUSY

@@ -23,6 +23,13 @@ SCRIPT = """
     COMMAND GETKEYSANDFLAGS bitfield k get u8 0
     COMMAND GETKEYSANDFLAGS bitfield k set u8 0 1
     COMMAND GETKEYSANDFLAGS rename a b
+    COMMAND GETKEYSANDFLAGS migrate h 1 k 0 1000
+    COMMAND GETKEYSANDFLAGS migrate h 1 "" 0 1000 keys a b
+    COMMAND GETKEYSANDFLAGS migrate h 1 "" 0 1000 copy auth keys keys a
+    COMMAND GETKEYSANDFLAGS migrate h 1 "" 0 1000 auth2 u keys keys a
+    COMMAND GETKEYSANDFLAGS migrate h 1 "" 0 1000 replace keys
+    COMMAND GETKEYS migrate h 1 k 0 1000 keys a
+    COMMAND GETKEYS migrate h 1 "" 0 1000
     COMMAND GETKEYS ping x
     COMMAND GETKEYS client list
     COMMAND GETKEYS set k

@@ -39,7 +39,6 @@ FOREIGN_CATEGORIES = {
     "cluster|shards": "slow",
     "cluster|slaves": "admin slow dangerous",
     "cluster|slots": "slow",
-    "migrate": "keyspace write slow dangerous",
     "readonly": "fast connection",
     "readwrite": "fast connection",
     "restore-asking": "keyspace write slow dangerous",

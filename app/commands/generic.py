@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
+from app.cluster.migrate import TargetIOError
 from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, scan_cursor, text, wrong_type
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
 from app.numeric import INT64_MAX, parse_int, strtod
 from app.persistence import rdb
 from app.propagation import propagate_as
-from app.protocol import ReplyError
+from app.protocol import ReplyError, encode_command
 from app.store import events
 from app.store.hash import HashValue
 from app.store.keyspace import UnencodedString, copy_value, now_ms, type_name
@@ -323,6 +324,153 @@ def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes)
         propagate_as(client, [b"RESTORE", key, b"%d" % ttl, payload, *options, b"ABSTTL"])
     db.notify(events.GENERIC, "restore", key)
     return "OK"
+
+
+_MIGRATE_OPTION_ARGUMENTS = {b"COPY": 0, b"REPLACE": 0, b"AUTH": 1, b"AUTH2": 2}
+
+
+@_generic("migrate", arity=-6, flags="write", acl="dangerous",
+          keys=[KeySpec(3, "RW access delete"), KeySpec(-2, "RW access delete incomplete", last=-1, keyword="KEYS")],
+          since="2.6.0", tips="nondeterministic_output",
+          summary="Atomically transfer a key from a Redis instance to another one.",
+          complexity="This command actually executes a DUMP+DEL in the source instance, and a RESTORE in the "
+                     "target instance. See the pages of these commands for time complexity. Also an O(N) data "
+                     "transfer between the two instances is performed.")
+def migrate(client, host: bytes, port: bytes, key: bytes, db_arg: bytes, timeout_arg: bytes, *options: bytes):
+    """MIGRATE host port key|"" db timeout [COPY] [REPLACE] [AUTH pass | AUTH2 user pass] [KEYS k...]:
+    each key sent as a RESTORE of its DUMP, then deleted here unless COPY (the
+    connection and its cache: app/cluster/migrate.py). Replicas and the AOF get a DEL
+    of the keys the target took."""
+    copy = replace = False
+    credentials: list[bytes] = []
+    keys = [key]
+    i = 0
+    while i < len(options):
+        option = keyword(options[i])
+        more = len(options) - 1 - i
+        if option in (b"COPY", b"REPLACE"):
+            copy, replace = copy or option == b"COPY", replace or option == b"REPLACE"
+        elif option in (b"AUTH", b"AUTH2"):
+            wanted = _MIGRATE_OPTION_ARGUMENTS[option]
+            if more < wanted:
+                raise ReplyError(SYNTAX_ERROR)
+            credentials = list(options[i + 1:i + 1 + wanted])
+            i += wanted
+        elif option == b"KEYS":
+            if key:
+                raise ReplyError("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string")
+            keys = list(options[i + 1:])
+            break
+        else:
+            raise ReplyError(SYNTAX_ERROR)
+        i += 1
+    timeout_ms = integer(timeout_arg)
+    target_db = integer(db_arg)
+    if timeout_ms <= 0:
+        timeout_ms = 1000
+    db = client.db
+    present = [(name, value) for name in keys if (value := db.lookup_read(name)) is not None]
+    if not present:
+        return "NOKEY"  # gone meanwhile (expired), most likely: not an error
+    return _migrate(client, text(host), _c_atoi(text(port)), target_db, timeout_ms / 1000, present, copy, replace,
+                    credentials)
+
+
+def _migrate(client, host: str, port: int, target_db: int, timeout: float, present: list, copy: bool,
+             replace: bool, credentials: list[bytes]):
+    """The transfer itself, retried once on a fresh connection when a cached one turned
+    out to be closed (unless it timed out), as Redis' migrateCommand does."""
+    connections = client.server.migrate_connections
+    db = client.db
+    config = client.server.config
+    restore = b"RESTORE-ASKING" if config["cluster-enabled"] else b"RESTORE"
+    may_retry = True
+    while True:
+        try:
+            connection = connections.get(host, port, timeout)
+        except TargetIOError:
+            if may_retry:
+                may_retry = False
+                continue
+            raise ReplyError("IOERR error or timeout writing to target instance") from None
+        if connection is None:
+            raise ReplyError("IOERR error or timeout connecting to the client")
+        select = connection.last_db != target_db
+        requests = []
+        if credentials:
+            requests.append(encode_command([b"AUTH", *credentials]))
+        if select:
+            requests.append(encode_command([b"SELECT", b"%d" % target_db]))
+        sent = []  # the keys still alive now: serializing may take long enough for one to expire
+        now = now_ms()
+        for name, value in present:
+            deadline = db.expires.get(name)
+            ttl = 0
+            if deadline is not None:
+                ttl = deadline - now
+                if ttl < 0:
+                    continue
+                ttl = max(ttl, 1)
+            sent.append(name)
+            requests.append(encode_command([restore, name, b"%d" % ttl, rdb.dump_payload(value, config),
+                                            *([b"REPLACE"] if replace else [])]))
+        acknowledged: list[bytes] = []  # the keys the target took
+        replies = 0
+        error = None
+        try:
+            connection.send(b"".join(requests), timeout)
+            # AUTH's and SELECT's replies first: an error there fails every key.
+            early_error = None
+            for _ in range(bool(credentials) + select):
+                line = connection.read_line(timeout)
+                if line.startswith(b"-") and early_error is None:
+                    early_error = line
+            for name in sent:
+                line = connection.read_line(timeout)
+                replies += 1
+                failed = early_error or (line if line.startswith(b"-") else None)
+                if failed is not None:
+                    if error is None:
+                        connection.last_db = -1  # after an error, what is selected there is not known
+                        error = ReplyError("ERR Target instance replied with error: " + text(failed[1:]))
+                else:
+                    acknowledged.append(name)
+        except TargetIOError as failure:
+            connections.close(host, port)
+            # A cached connection the target closed meanwhile is the usual case: try
+            # once more on a new one, if nothing was read yet and it was no timeout.
+            if may_retry and not failure.timed_out and not replies:
+                may_retry = False
+                continue
+            if not copy:
+                _migrated_here(client, acknowledged)
+            if error is not None:
+                raise error from None
+            raise ReplyError(f"IOERR error or timeout {failure} to target instance") from None
+        if not copy:
+            _migrated_here(client, acknowledged)
+        if error is not None:
+            raise error
+        connection.last_db = target_db
+        return "OK"
+
+
+def _migrated_here(client, names: list[bytes]) -> None:
+    """The keys the target acknowledged leave this server, as a DEL of them for the
+    replicas and the AOF."""
+    db = client.db
+    for name in names:
+        db.delete(name)
+        db.notify(events.GENERIC, "del", name)
+    if names:
+        propagate_as(client, [b"DEL", *names])
+
+
+def _c_atoi(word: str) -> int:
+    """C's atoi, as Redis reads MIGRATE's port: leading blanks, a sign, then digits up to
+    the first other character; 0 if there are none."""
+    match = re.match(r"\s*([+-]?\d+)", word)
+    return int(match.group(1)) if match else 0
 
 
 def _sanitizes_payload(client) -> bool:

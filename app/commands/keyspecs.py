@@ -79,8 +79,28 @@ def _sort_store(argv: list[bytes]) -> list[tuple[bytes, str]]:
     return [] if store is None else [(store, "OW update")]
 
 
+def _migrate_keys(argv: list[bytes]) -> list[tuple[bytes, str]]:
+    """MIGRATE's keys. Its second spec looks for KEYS backwards from the next-to-last
+    argument; not found, the first spec gives the key argument. Found, that spec is
+    incomplete, and Redis asks migrateGetKeys instead: everything after the KEYS option,
+    the options' own arguments skipped (AUTH's password, AUTH2's user and password);
+    none when KEYS follows a key that is not the empty string."""
+    if not any(arg.lower() == b"keys" for arg in argv[1:-1]):
+        return [(argv[3], "RW access delete")]
+    skip = {b"auth": 1, b"auth2": 2}
+    position = 6
+    while position < len(argv):
+        word = argv[position].lower()
+        if word == b"keys":
+            return [] if argv[3] else [(key, "RW access delete") for key in argv[position + 1:]]
+        position += 1 + skip.get(word, 0)
+    return [(argv[3], "RW access delete")]
+
+
 def keys_of(entry: Command, argv: list[bytes]) -> list[tuple[bytes, str]]:
     """(key, spec flags) for every key ``argv`` names, in spec order."""
+    if entry.name == "migrate":
+        return _migrate_keys(argv)
     found = []
     for spec in entry.key_specs:
         flags = _actual_flags(entry, spec, argv) if "variable_flags" in spec.flags else spec.flags

@@ -206,7 +206,10 @@ def _keys_in(argv: tuple[bytes, ...]) -> list[tuple[bytes, str]]:
         raise ReplyError("ERR Invalid number of arguments specified for command")
     if not entry.key_specs:
         raise ReplyError("ERR The command has no key arguments")
-    return keys_of(entry, list(argv))
+    keys = keys_of(entry, list(argv))
+    if not keys and "no_mandatory_keys" not in entry.flags:
+        raise ReplyError("ERR Invalid arguments specified for command")
+    return keys
 
 
 @_command("getkeys", arity=-4, since="2.8.13", summary="Extract keys given a full Redis command",
@@ -433,6 +436,7 @@ def _info_stats(server) -> dict:
         "pubsub_channels": len(server.pubsub.channels),
         "pubsub_patterns": len(server.pubsub.patterns),
         "pubsubshard_channels": len(server.pubsub.shard_channels),
+        "migrate_cached_sockets": len(server.migrate_connections),
     }
 
 

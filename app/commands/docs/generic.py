@@ -96,6 +96,34 @@ DOCS = {
             {"name": "frequency", "type": "integer", "token": "FREQ", "since": "5.0.0", "flags": "optional"},
         ],
     },
+    "migrate": {
+        "history": [
+            ("3.0.0", "Added the `COPY` and `REPLACE` options."),
+            ("3.0.6", "Added the `KEYS` option."),
+            ("4.0.7", "Added the `AUTH` option."),
+            ("6.0.0", "Added the `AUTH2` option."),
+        ],
+        "arguments": [
+            {"name": "host", "type": "string"},
+            {"name": "port", "type": "integer"},
+            {"name": "key_or_empty_string", "type": "oneof", "arguments": [
+                {"name": "key", "type": "key", "key_spec_index": 0},
+                {"name": "empty_string", "type": "pure-token", "token": ""},
+            ]},
+            {"name": "destination-db", "type": "integer"},
+            {"name": "timeout", "type": "integer"},
+            {"name": "copy", "type": "pure-token", "token": "COPY", "since": "3.0.0", "flags": "optional"},
+            {"name": "replace", "type": "pure-token", "token": "REPLACE", "since": "3.0.0", "flags": "optional"},
+            {"name": "authentication", "type": "oneof", "flags": "optional", "arguments": [
+                {"name": "password", "type": "string", "token": "AUTH", "since": "4.0.7", "flags": "optional"},
+                {"name": "username_password", "type": "block", "token": "AUTH2", "since": "6.0.0", "flags": "optional", "arguments": [
+                    {"name": "username", "type": "string"},
+                    {"name": "password", "type": "string"},
+                ]},
+            ]},
+            {"name": "key", "type": "key", "key_spec_index": 1, "token": "KEYS", "since": "3.0.6", "flags": "optional multiple"},
+        ],
+    },
     "expire": {
         "history": [
             ("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`."),
