@@ -41,6 +41,12 @@ def main(argv: list[str]) -> int:
     except StartupError as error:
         print(f"*** FATAL CONFIG ERROR ***\n{error}", file=sys.stderr)
         return 1
+    if config["cluster-enabled"]:
+        # Better no start than a standalone server that a cluster's clients and nodes
+        # would take for a cluster node.
+        print("*** FATAL CONFIG ERROR ***\ncluster-enabled yes: cluster mode is not available in this server yet",
+              file=sys.stderr)
+        return 1
     log.configure(config["loglevel"], config["logfile"])
     config_file = argv[0] if argv and not argv[0].startswith("--") else ""
     state = ServerState(config, config_file)

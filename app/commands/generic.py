@@ -271,6 +271,24 @@ def dump(client, key: bytes):
 def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes):
     """RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f], checked in
     restoreCommand's order: options, the key, the TTL, then the payload."""
+    return _restore(client, b"RESTORE", key, ttl_arg, payload, options)
+
+
+# MIGRATE's RESTORE in a cluster: the same, and taken for a slot being imported as if
+# ASKING came first (the `asking` flag). Redis lists it among the server commands.
+@command("restore-asking", arity=-4, flags="write denyoom asking", acl="keyspace dangerous",
+         keys=[KeySpec(1, "OW update")], group="server", since="3.0.0",
+         summary="An internal command for migrating keys in a cluster",
+         complexity="O(1) to create the new key and additional O(N*M) to reconstruct the serialized value, where "
+                    "N is the number of Redis objects composing the value and M their average size. For small "
+                    "string values the time complexity is thus O(1)+O(1*M) where M is small, so simply O(1). "
+                    "However for sorted set values the complexity is O(N*M*log(N)) because inserting values into "
+                    "sorted sets is O(log(N)).")
+def restore_asking(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes):
+    return _restore(client, b"RESTORE-ASKING", key, ttl_arg, payload, options)
+
+
+def _restore(client, name: bytes, key: bytes, ttl_arg: bytes, payload: bytes, options: tuple[bytes, ...]):
     replace = absolute = False
     idle = frequency = None
     i = 0
@@ -321,7 +339,7 @@ def restore(client, key: bytes, ttl_arg: bytes, payload: bytes, *options: bytes)
     elif frequency is not None and db.keyspace.lfu:
         db.access[key] = lfu_minutes() << 8 | frequency  # OBJECT FREQ starts from it
     if ttl and not absolute:  # replicas and the AOF get the deadline itself
-        propagate_as(client, [b"RESTORE", key, b"%d" % ttl, payload, *options, b"ABSTTL"])
+        propagate_as(client, [name, key, b"%d" % ttl, payload, *options, b"ABSTTL"])
     db.notify(events.GENERIC, "restore", key)
     return "OK"
 

@@ -254,37 +254,11 @@ def all_commands():
 
 # --------------------------------------------------------------------------- ACL's view
 
-_FOREIGN: dict[bytes, Command] = {}
-
-
-def _foreign() -> dict[bytes, Command]:
-    """Entries shaped like commands for Redis' commands we lack (app/commands/foreign.py):
-    a name, subcommands and ACL categories, and no handler. Built on first use."""
-    if not _FOREIGN:
-        from app.commands.foreign import FOREIGN_CATEGORIES
-
-        for full_name, categories in FOREIGN_CATEGORIES.items():
-            entry = Command(name=full_name, handler=None, arity=0, flags=frozenset(),
-                            acl_categories=tuple(categories.split()), key_specs=(), tips=(), group="", since="",
-                            summary="", complexity="")
-            parent, _, sub = full_name.partition("|")
-            if sub:
-                _FOREIGN[parent.encode()].subcommands[sub.encode()] = entry
-            else:
-                _FOREIGN[full_name.encode()] = entry
-    return _FOREIGN
-
-
 def acl_command(name: bytes) -> Command | None:
-    """A command (not a subcommand) by its lower-case name, for ACL rules: one of ours,
-    else one of Redis 7.0's that we lack, which ACL rules may name all the same."""
-    return COMMANDS.get(name) or _foreign().get(name)
+    """A command (not a subcommand) by its lower-case name, for ACL rules."""
+    return COMMANDS.get(name)
 
 
 def acl_commands():
-    """Every command and subcommand ACL knows (ACL CAT): ours, then Redis' we lack."""
+    """Every command and subcommand ACL knows (ACL CAT)."""
     yield from all_commands()
-    for name, entry in _foreign().items():
-        if name not in COMMANDS:
-            yield entry
-            yield from entry.subcommands.values()

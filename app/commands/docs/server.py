@@ -51,6 +51,23 @@ DOCS = {
             {"name": "bits", "type": "integer", "flags": "optional"},
         ],
     },
+    "restore-asking": {
+        "doc_flags": "syscmd",
+        "history": [
+            ("3.0.0", "Added the `REPLACE` modifier."),
+            ("5.0.0", "Added the `ABSTTL` modifier."),
+            ("5.0.0", "Added the `IDLETIME` and `FREQ` options."),
+        ],
+        "arguments": [
+            {"name": "key", "type": "key", "key_spec_index": 0},
+            {"name": "ttl", "type": "integer"},
+            {"name": "serialized-value", "type": "string"},
+            {"name": "replace", "type": "pure-token", "token": "REPLACE", "since": "3.0.0", "flags": "optional"},
+            {"name": "absttl", "type": "pure-token", "token": "ABSTTL", "since": "5.0.0", "flags": "optional"},
+            {"name": "seconds", "type": "integer", "token": "IDLETIME", "since": "5.0.0", "flags": "optional"},
+            {"name": "frequency", "type": "integer", "token": "FREQ", "since": "5.0.0", "flags": "optional"},
+        ],
+    },
     "slowlog|get": {
         "history": [
             ("4.0.0", "Added client IP address, port and name to the reply."),
