@@ -147,6 +147,7 @@ def _replicaof(client, host: bytes, port: bytes):
     # A master turned replica tries to continue its own history from the new master
     # (Redis: replicationCacheMasterUsingMyself).
     server.replicate_from(master, continue_own_history=was_master)
+    log.notice(f"REPLICAOF {master[0]}:{master[1]} enabled (user request from '{client.info_line()}')")
     return "OK"
 
 
