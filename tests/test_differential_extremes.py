@@ -135,6 +135,8 @@ COMMAND_DEFAULTS = {
     ("bitpos", "bit"): b"1",
     ("restore", "ttl"): b"0",
     ("restore", "frequency"): b"1",
+    ("restore-asking", "ttl"): b"0",
+    ("restore-asking", "frequency"): b"1",
     ("client|tracking", "client-id"): b"0",
     ("zrangebyscore", "min"): b"-inf", ("zrangebyscore", "max"): b"+inf",
     ("zrevrangebyscore", "max"): b"+inf", ("zrevrangebyscore", "min"): b"-inf",
@@ -207,6 +209,10 @@ TEMPLATES = {
         f"RESTORE dest {{0}} {DUMP_OF_10.decode('latin-1')} FREQ {{1}}",
         f"RESTORE dest {{0}} {DUMP_OF_10.decode('latin-1')} ABSTTL",
     ],
+    "restore-asking": [
+        f"RESTORE-ASKING dest {{0}} {DUMP_OF_10.decode('latin-1')} IDLETIME {{1}}",
+        f"RESTORE-ASKING dest {{0}} {DUMP_OF_10.decode('latin-1')} FREQ {{1}}",
+    ],
     "bitfield": [
         "BITFIELD str GET u8 {0}",
         "BITFIELD str SET u8 {0} {1}",
@@ -254,6 +260,12 @@ LEFT_OUT = {
     "psync": "turns the connection into a replica's link",
     "replicaof": "would make the server a replica of whatever the port names",
     "slaveof": "would make the server a replica of whatever the port names",
+    "migrate": "would send keys to whatever the port names (tests/test_migrate.py tries its numbers)",
+    # A standalone server (the reference is one) refuses every cluster subcommand before
+    # it reads a number; tests/test_cluster_*.py try them on cluster nodes.
+    **{f"cluster|{name}": "cluster mode only" for name in (
+        "meet", "set-config-epoch", "addslots", "delslots", "addslotsrange", "delslotsrange", "setslot",
+        "countkeysinslot", "getkeysinslot")},
 }
 
 # Calls that Redis 7.0.15 never answers: a negative count asks for that many random

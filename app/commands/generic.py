@@ -347,7 +347,7 @@ def _restore(client, name: bytes, key: bytes, ttl_arg: bytes, payload: bytes, op
 _MIGRATE_OPTION_ARGUMENTS = {b"COPY": 0, b"REPLACE": 0, b"AUTH": 1, b"AUTH2": 2}
 
 
-@_generic("migrate", arity=-6, flags="write", acl="dangerous",
+@_generic("migrate", arity=-6, flags="write movablekeys", acl="dangerous",
           keys=[KeySpec(3, "RW access delete"), KeySpec(-2, "RW access delete incomplete", last=-1, keyword="KEYS")],
           since="2.6.0", tips="nondeterministic_output",
           summary="Atomically transfer a key from a Redis instance to another one.",
