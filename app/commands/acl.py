@@ -105,6 +105,9 @@ def _close(client, other) -> None:
     if other is client:
         client.close_after_reply = True
     else:
+        # Out of its channels now, as Redis frees it at once: a PUBLISH that follows
+        # must not count it, whenever its own thread notices the closed socket.
+        client.server.pubsub.unsubscribe_all(other)
         other.close()
 
 
