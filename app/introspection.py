@@ -33,8 +33,9 @@ LATENCY_TS_LEN = 160  # samples kept per latency event, as Redis' latency.h
 
 
 def redacted(argv: list[bytes]) -> list[bytes]:
-    """``argv`` with passwords replaced, as Redis logs AUTH, HELLO ... AUTH and CONFIG SET
-    of a sensitive parameter."""
+    """``argv`` with passwords replaced, as Redis shows AUTH, HELLO ... AUTH, MIGRATE ...
+    AUTH or AUTH2 and CONFIG SET of a sensitive parameter, in the slow log and to
+    monitors alike (redactClientCommandArgument rewrites the command they both read)."""
     name = argv[0].lower()
     if name == b"auth":
         return [argv[0]] + [REDACTED] * (len(argv) - 1)
@@ -49,6 +50,14 @@ def redacted(argv: list[bytes]) -> list[bytes]:
         for i in range(2, len(argv) - 1, 2):
             if argv[i].lower() in _SENSITIVE_CONFIGS:
                 argv[i + 1] = REDACTED
+        return argv
+    if name == b"migrate":  # AUTH password, AUTH2 username password; KEYS ends the options
+        argv = list(argv)
+        i = 6
+        while i < len(argv) and argv[i].lower() != b"keys":
+            hidden = {b"auth": 1, b"auth2": 2}.get(argv[i].lower(), 0)
+            argv[i + 1:i + 1 + hidden] = [REDACTED] * len(argv[i + 1:i + 1 + hidden])
+            i += 1 + hidden
         return argv
     return argv
 

@@ -10,33 +10,19 @@ then for EXEC itself), except commands flagged ``admin`` (CONFIG, CLIENT LIST...
 only when someone monitors: with no monitor the cost is one test of an empty list.
 A monitor gets its lines through its outbox (app/outbox.py), like a subscriber its
 messages, so a slow monitor never delays the client whose command it watches.
-Passwords never appear: AUTH's arguments, and HELLO's after AUTH, are redacted.
+Passwords never appear: they are redacted as in the slow log (`introspection.redacted`).
 """
 
 from __future__ import annotations
 
 import time
 
+from app.introspection import redacted
 from app.quoting import sds_repr
 
-REDACTED = b"(redacted)"
 # Commands not shown after they ran: ``admin`` ones are too sensitive, and
 # ``skip_monitor`` ones (EVAL, FCALL) are shown before, ahead of the commands they run.
 UNMONITORED = frozenset({"admin", "skip_monitor"})
-
-
-def _shown(argv: list[bytes]) -> list[bytes]:
-    """The arguments as a monitor may see them (Redis: redactClientCommandArgument)."""
-    name = argv[0].lower()
-    if name == b"auth":
-        return [argv[0]] + [REDACTED] * (len(argv) - 1)
-    if name == b"hello":
-        shown = list(argv)
-        for i, arg in enumerate(argv[:-2]):
-            if arg.lower() == b"auth":
-                shown[i + 1] = shown[i + 2] = REDACTED
-        return shown
-    return argv
 
 
 def line(client, argv: list[bytes], now: float, origin: str | None = None) -> bytes:
@@ -44,7 +30,7 @@ def line(client, argv: list[bytes], now: float, origin: str | None = None) -> by
     ``origin`` replaces "<db> <address>" ("0 lua" for a command a script ran)."""
     if origin is None:
         origin = f"{client.db.index} {client.addr}"
-    words = " ".join(sds_repr(arg) for arg in _shown(argv))
+    words = " ".join(sds_repr(arg) for arg in redacted(argv))
     return f"+{now:.6f} [{origin}] {words}\r\n".encode("utf-8", "surrogateescape")
 
 

@@ -132,3 +132,34 @@ def test_migrate_tells_the_aof_and_subscribers_what_redis_does(tmp_path):
     ours, theirs = results
     assert ours == theirs
     assert ours[0] == [b"OK", b"OK", b"OK"] and ours[1] == [b"a", b"b", b"c"]
+
+
+def _shown_credentials(port: int, closed: int) -> tuple:
+    """What the slow log and a monitor show of MIGRATEs carrying credentials."""
+    client = redis.Redis(port=port)
+    client.config_set("slowlog-log-slower-than", 0)
+    client.slowlog_reset()
+    client.set("k", "v")
+    with RawConnection(port) as monitor:
+        monitor.call("MONITOR")
+        for options in (["AUTH", "secret"], ["AUTH2", "user", "secret", "KEYS", "k"], ["COPY", "AUTH", "secret"]):
+            key = "" if "KEYS" in options else "k"
+            try:
+                client.execute_command("MIGRATE", "127.0.0.1", closed, key, 0, 100, *options)
+            except redis.ResponseError:
+                pass
+        lines = [monitor.read_raw().split(b"] ", 1)[1] for _ in range(3)]
+    logged = [entry["command"] for entry in client.slowlog_get(10) if entry["command"].startswith(b"MIGRATE")]
+    return lines, sorted(logged)
+
+
+def test_migrate_credentials_are_redacted_as_redis_redacts_them(tmp_path):
+    closed = free_port()
+    ours, reference = start_ours(), start_reference(cwd=str(tmp_path))
+    try:
+        mine, theirs = _shown_credentials(ours.port, closed), _shown_credentials(reference.port, closed)
+    finally:
+        ours.stop()
+        reference.stop()
+    assert mine == theirs
+    assert not any(b"secret" in line for line in mine[0]) and not any(b"secret" in entry for entry in mine[1])
