@@ -19,6 +19,8 @@ import resource
 import time
 from collections import deque
 
+from app.cluster.migrate import CREDENTIAL_OPTIONS
+
 NEVER = 2**63  # a threshold no duration reaches
 
 # Redis' limits for one slow log entry's arguments (slowlog.h).
@@ -55,7 +57,7 @@ def redacted(argv: list[bytes]) -> list[bytes]:
         argv = list(argv)
         i = 6
         while i < len(argv) and argv[i].lower() != b"keys":
-            hidden = {b"auth": 1, b"auth2": 2}.get(argv[i].lower(), 0)
+            hidden = CREDENTIAL_OPTIONS.get(argv[i].lower(), 0)
             argv[i + 1:i + 1 + hidden] = [REDACTED] * len(argv[i + 1:i + 1 + hidden])
             i += 1 + hidden
         return argv

@@ -28,6 +28,9 @@ import random
 import socket
 import time
 
+# MIGRATE's options that take arguments, and how many (AUTH password, AUTH2 username
+# password): what COMMAND GETKEYS steps over, and what the slow log and MONITOR redact.
+CREDENTIAL_OPTIONS = {b"auth": 1, b"auth2": 2}
 CACHE_SIZE = 64  # MIGRATE_SOCKET_CACHE_ITEMS
 CACHE_TTL = 10  # MIGRATE_SOCKET_CACHE_TTL, seconds
 LINE_LIMIT = 1024  # Redis reads each reply line into a 1024-byte buffer

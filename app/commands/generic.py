@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from app.cluster.migrate import TargetIOError
+from app.cluster.migrate import CREDENTIAL_OPTIONS, TargetIOError
 from app.commands.arguments import SYNTAX_ERROR, c_string, integer, int32, keyword, scan_cursor, text, wrong_type
 from app.commands.registry import KeySpec, command, container
 from app.glob import compile_glob
@@ -344,9 +344,6 @@ def _restore(client, name: bytes, key: bytes, ttl_arg: bytes, payload: bytes, op
     return "OK"
 
 
-_MIGRATE_OPTION_ARGUMENTS = {b"COPY": 0, b"REPLACE": 0, b"AUTH": 1, b"AUTH2": 2}
-
-
 @_generic("migrate", arity=-6, flags="write movablekeys", acl="dangerous",
           keys=[KeySpec(3, "RW access delete"), KeySpec(-2, "RW access delete incomplete", last=-1, keyword="KEYS")],
           since="2.6.0", tips="nondeterministic_output",
@@ -369,7 +366,7 @@ def migrate(client, host: bytes, port: bytes, key: bytes, db_arg: bytes, timeout
         if option in (b"COPY", b"REPLACE"):
             copy, replace = copy or option == b"COPY", replace or option == b"REPLACE"
         elif option in (b"AUTH", b"AUTH2"):
-            wanted = _MIGRATE_OPTION_ARGUMENTS[option]
+            wanted = CREDENTIAL_OPTIONS[option.lower()]
             if more < wanted:
                 raise ReplyError(SYNTAX_ERROR)
             credentials = list(options[i + 1:i + 1 + wanted])

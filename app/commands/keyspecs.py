@@ -10,6 +10,7 @@ and write access against ``insert``, ``delete`` and ``update``.
 
 from __future__ import annotations
 
+from app.cluster.migrate import CREDENTIAL_OPTIONS
 from app.commands.registry import Command, KeySpec
 
 
@@ -87,13 +88,12 @@ def _migrate_keys(argv: list[bytes]) -> list[tuple[bytes, str]]:
     none when KEYS follows a key that is not the empty string."""
     if not any(arg.lower() == b"keys" for arg in argv[1:-1]):
         return [(argv[3], "RW access delete")]
-    skip = {b"auth": 1, b"auth2": 2}
     position = 6
     while position < len(argv):
         word = argv[position].lower()
         if word == b"keys":
             return [] if argv[3] else [(key, "RW access delete") for key in argv[position + 1:]]
-        position += 1 + skip.get(word, 0)
+        position += 1 + CREDENTIAL_OPTIONS.get(word, 0)
     return [(argv[3], "RW access delete")]
 
 
