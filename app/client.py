@@ -4,12 +4,34 @@ from __future__ import annotations
 
 import sys
 import time
+from operator import attrgetter
 from typing import TYPE_CHECKING, Callable
 
 from app.protocol import NO_REPLY, Push, Replies
 
 if TYPE_CHECKING:
     from app.state import ServerState
+
+
+def rare_state(name: str) -> property:
+    """A property for one of the states that make a client or the server ``special``
+    (see `Client.special`). Reading it reads the plain attribute ``_<name>``, through a
+    C getter (no Python call); setting it, from any module, also recomputes the owner's
+    ``special``, so that flag can never be stale."""
+    private = "_" + name
+
+    def set_value(owner, value) -> None:
+        setattr(owner, private, value)
+        # Most are set under the keyspace lock, but not all (`loading`, at start-up): if
+        # another thread sets one meanwhile, the last flag stored must still be right,
+        # so it is stored until it agrees with what it is computed from.
+        while True:
+            special = owner.in_rare_state()
+            owner.special = special
+            if owner.in_rare_state() == special:
+                return
+
+    return property(attrgetter(private), set_value)
 
 
 class Client:
@@ -19,9 +41,31 @@ class Client:
     through ``client.server``. The socket belongs to the connection thread
     (app/server.py); a client only holds ``close``, so that CLIENT KILL or SHUTDOWN can
     end it from another thread.
+
+    ``special`` says whether the client is in any of the rare states below, each of
+    which brings rules of its own to every command: not logged in, MULTI, subscribed,
+    an outbox (pushes, a monitor's or a replica's feed), CLIENT REPLY OFF or SKIP,
+    tracking, our master's link, NO-TOUCH, a monitor, a replica. The dispatcher tests
+    that one attribute instead of ten (app/dispatch.py); `rare_state` keeps it exact.
     """
 
+    authenticated = rare_state("authenticated")
+    multi = rare_state("multi")
+    subscriptions = rare_state("subscriptions")
+    outbox = rare_state("outbox")
+    replies_muted = rare_state("replies_muted")
+    tracking = rare_state("tracking")
+    is_master = rare_state("is_master")
+    no_touch = rare_state("no_touch")
+    monitoring = rare_state("monitoring")
+    replica = rare_state("replica")
+
     def __init__(self, server: ServerState, client_id: int, addr: str, laddr: str, fd: int, close: Callable[[], None]):
+        # The rare states' own attributes, before the first of them is set below (each
+        # setting reads them all).
+        self._authenticated = self._replies_muted = self._is_master = self._no_touch = self._monitoring = False
+        self._multi = self._outbox = self._tracking = self._replica = None
+        self._subscriptions = 0
         self.server = server
         self.id = client_id
         self.addr = addr  # "ip:port" of the peer
@@ -38,7 +82,9 @@ class Client:
         self.user = server.users.default
         self.authenticated = self.user.logs_in_freely()
         self.created = time.monotonic()
-        self.last_interaction = self.created
+        # The last read from it, on the keyspace's coarse clock (Unix seconds), as Redis
+        # keeps it on its cached clock: a read costs no clock reading of its own.
+        self.last_interaction = server.keyspace.clock
         self.last_command = "NULL"
         self.argv: list[bytes] = []  # the command running now, as received
         self.query_buffer = 0  # bytes received but not yet parsed, for CLIENT LIST
@@ -87,6 +133,12 @@ class Client:
         self.subscriptions = 0
         self.outbox = None
         self.open_outbox: Callable | None = None  # makes this client's Outbox (app/server.py)
+
+    def in_rare_state(self) -> bool:
+        """Whether any of the rare states holds (what ``special`` says)."""
+        return (not self._authenticated or self._multi is not None or self._subscriptions != 0
+                or self._outbox is not None or self._replies_muted or self._tracking is not None or self._is_master
+                or self._no_touch or self._monitoring or self._replica is not None)
 
     def is_local(self) -> bool:
         """Connected over loopback: what ``enable-debug-command local`` and
@@ -200,7 +252,7 @@ class Client:
             ("fd", self.fd),
             ("name", self.name.decode("utf-8", "surrogateescape")),
             ("age", int(now - self.created)),
-            ("idle", int(now - self.last_interaction)),
+            ("idle", self.server.keyspace.clock - self.last_interaction),
             ("flags", self.flags()),
             ("db", self.db.index),
             ("sub", len(self.channels)),

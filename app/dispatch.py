@@ -45,6 +45,9 @@ from app.commands.transactions import abort_exec
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
+# Every command by its name in lower case and in upper case, as client libraries send
+# it: the common lookup needs no `lower()` (any other spelling takes one).
+SPELLINGS = {spelling: entry for name, entry in COMMANDS.items() for spelling in (name, name.upper())}
 
 
 def _quoted_args(args: list[bytes]) -> str:
@@ -186,7 +189,56 @@ def execute_locked(client: Client, argv: list[bytes]):
     """`execute`, for a caller that holds the keyspace lock already: a connection's
     thread takes it once for all the commands of one read, so pipelined commands run
     back to back instead of handing the lock (and the GIL) to another thread between
-    each two (see `Connection.run_commands`)."""
+    each two (see `Connection.run_commands`).
+
+    Almost every command is a known one without subcommands, with as many arguments as
+    it takes, from a client in none of the rare states (`Client.special`: MULTI,
+    subscribed, not logged in...) and allowed everything by ACL, on a server in none of
+    its own (`ServerState.special`: writes refused, loading, CLIENT PAUSE, maxmemory...)
+    with no monitor. Such a command costs a handful of tests before it runs, and one
+    after; anything else goes through `_apply_rules` and `_after_call`, which apply
+    every rule in Redis' order."""
+    entry = SPELLINGS.get(argv[0]) or COMMANDS.get(argv[0].lower())
+    server = client.server
+    keyspace = server.keyspace
+    if (entry is None or entry.subcommands or entry.protected is not None
+            or not (len(argv) == entry.arity or -len(argv) <= entry.arity < 0)  # the arity (see `lookup`)
+            or client.special or server.special or server.monitors or not client.user.unrestricted):
+        entry, start, reply = _apply_rules(client, argv)
+        if reply is not None:
+            return reply  # refused, or queued in MULTI
+    else:
+        start = 1
+        client.last_command = entry.name  # CLIENT LIST cmd=
+        keyspace.obeying_master = False  # as `_apply_rules` sets them for a client that is not special
+        keyspace.touching = True
+        server.current_client = client
+    client.argv = argv  # for the few errors that quote a word as the client typed it
+    dirty = keyspace.dirty
+    if server.monitors and "skip_monitor" in entry.flags:
+        monitor.feed(server, client, argv)  # EVAL: before the commands its script runs
+    reply = entry.call(client, argv[start:])
+    propagation = keyspace.propagation
+    if propagation.enabled:  # replicas or an AOF: send what changed
+        changed = keyspace.dirty > dirty  # not "!=": SAVE sets it back to 0, as in Redis
+        propagation.command_done(client.db.index, argv, changed)
+        propagation.flush()
+        if changed:
+            client.woff = server.replication.offset  # what WAIT waits for
+    blocked = keyspace.blocked
+    if blocked.ready:  # the command fed keys that clients are blocked on
+        blocked.serve_ready()
+    if reply.__class__ is ReplyError:
+        server.count_error(reply)
+    if client.special or server.monitors:
+        reply = _after_call(client, entry, argv, reply)
+    return reply
+
+
+def _apply_rules(client: Client, argv: list[bytes]):
+    """The rules `execute_locked` skips in the common case, in Redis' order: returns
+    the command, where its arguments start, and None to run it, or the reply to send
+    instead, for a command refused or queued in MULTI."""
     entry, start, refusal = lookup(argv)
     if refusal is None and entry.protected is not None and not _protected_allowed(client, entry.protected):
         refusal = _protected_refusal(entry)  # before authentication, as in Redis
@@ -213,54 +265,48 @@ def execute_locked(client: Client, argv: list[bytes]):
     server.current_client = client
     if server.maxmemory and refusal is None and not client.is_master and not server.eviction.perform():
         refusal = _oom_refusal(client, entry, argv)  # over maxmemory with nothing to evict
-    # MULTI and subscribed mode are rare: one test of two attributes when neither holds.
     if refusal is None and (client.multi is not None or client.subscriptions or client.outbox is not None):
         refusal = _refusal_in_state(client, entry)
         if refusal is None and client.multi is not None and entry.name not in RUN_INSIDE_MULTI:
             if not (client.dirty_cas or client.multi_failed):  # no use queueing for a doomed EXEC
                 client.multi.append((entry, argv, start))  # EXEC runs it (app/commands/transactions.py)
-            reply = client.mute("QUEUED") if client.replies_muted else "QUEUED"
-            if client.outbox is not None:
-                queue_reply(client, reply)
-                reply = NO_REPLY
-            return reply
-    if refusal is not None:
-        if entry is not None:
-            entry.stats.rejected_calls += 1
-        if client.multi is not None:
-            client.multi_failed = True  # EXEC will answer EXECABORT
-        # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
-        reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
-    else:
-        client.argv = argv  # for the few errors that quote a word as the client typed it
-        keyspace = server.keyspace
-        dirty = keyspace.dirty
-        if server.monitors and "skip_monitor" in entry.flags:
-            monitor.feed(server, client, argv)  # EVAL: before the commands its script runs
-        reply = entry.call(client, argv[start:])
-        propagation = keyspace.propagation
-        if propagation.enabled:  # replicas or an AOF: send what changed
-            changed = keyspace.dirty > dirty  # not "!=": SAVE sets it back to 0, as in Redis
-            propagation.command_done(client.db.index, argv, changed)
-            propagation.flush()
-            if changed:
-                client.woff = server.replication.offset  # what WAIT waits for
-        blocked = keyspace.blocked
-        if blocked.ready:  # the command fed keys that clients are blocked on
-            blocked.serve_ready()
+            return entry, start, _delivered(client, "QUEUED")
+    if refusal is None:
+        return entry, start, None
+    if entry is not None:
+        entry.stats.rejected_calls += 1
+    if client.multi is not None:
+        client.multi_failed = True  # EXEC will answer EXECABORT
+    # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
+    reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
     if reply.__class__ is ReplyError:
         server.count_error(reply)
-    if client.replies_muted:  # CLIENT REPLY OFF or SKIP
+    return entry, start, _delivered(client, reply)
+
+
+def _after_call(client: Client, entry: Command, argv: list[bytes], reply):
+    """What follows a command run by a special client, or while someone monitors: its
+    reply muted or queued (`_delivered`), the command shown to the monitors, the keys it
+    read remembered for tracking."""
+    reply = _delivered(client, reply)
+    server = client.server
+    if server.monitors and not entry.flags & monitor.UNMONITORED:
+        monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
+    if client.tracking is not None:
+        _track(client, entry, argv)
+    return reply
+
+
+def _delivered(client: Client, reply):
+    """The reply as the connection sends it: nothing under CLIENT REPLY OFF or SKIP,
+    and, for a client with an outbox (a subscriber...), nothing either, as the reply
+    joins that queue here, under the lock, in order with the messages published to it
+    (app/outbox.py)."""
+    if client.replies_muted:
         reply = client.mute(reply)
     if client.outbox is not None:
-        # A subscriber's replies join its queue under the lock, in order with the
-        # messages published to it (app/outbox.py).
         queue_reply(client, reply)
         reply = NO_REPLY
-    if server.monitors and refusal is None and not entry.flags & monitor.UNMONITORED:
-        monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
-    if client.tracking is not None and refusal is None:
-        _track(client, entry, argv)
     return reply
 
 

@@ -186,6 +186,8 @@ class RequestParser:
         pos = 0
         if self._args is None and self.authenticated and data[:1] == b"*" and len(data) <= self.max_bulk_len:
             pos = _split_arrays(data, commands)  # what it cannot vouch for is left to `_parse`
+            if pos == len(data):
+                return commands, None  # the common case: whole commands, nothing left over
         try:
             pos = self._parse(data, commands, pos)
         except ProtocolError as error:
@@ -293,10 +295,11 @@ class RequestParser:
 
 
 # The header and length lines of everyday commands, spelled exactly as Redis requires
-# (no sign, no leading zero), to their numbers: one dict lookup checks and reads a line.
-# Longer arrays and longer values are left to the exact parser.
+# (no sign, no leading zero): headers to their numbers, one dict lookup checking and
+# reading a line, and the length line of each size, by size. Longer arrays and longer
+# values are left to the exact parser.
 _ARRAY_HEADERS = {b"*%d" % n: n for n in range(1, 1025)}
-_BULK_LENGTHS = {b"$%d" % n: n for n in range(4096)}
+_LENGTH_LINES = [b"$%d" % n for n in range(4096)]
 
 
 def _split_arrays(data: bytes, commands: list[list[bytes]]) -> int:
@@ -306,7 +309,8 @@ def _split_arrays(data: bytes, commands: list[list[bytes]]) -> int:
     One ``split`` at C speed cuts the buffer at every CRLF: ``*3``, ``$3``, ``SET``,
     ``$1``, ``k``... An array is taken only if its header and every length line are
     exactly what encoding its arguments gives back, and all of it is followed by a
-    CRLF; the lengths are compared all at once, with ``map`` (C speed again). A value
+    CRLF; the length lines are compared all at once with the ones the arguments' sizes
+    give (one list comparison, where a lookup and a comparison per line cost more). A value
     that itself holds a CRLF is cut in two by the split, so its length no longer
     matches: there, or at anything else unusual (inline commands, ``*0``, a
     half-received array, values of 4 kB or more), this stops, and the exact parser
@@ -314,7 +318,7 @@ def _split_arrays(data: bytes, commands: list[list[bytes]]) -> int:
     """
     tokens = data.split(b"\r\n")
     complete = len(tokens) - 2  # the last token is what follows the last CRLF
-    headers, lengths = _ARRAY_HEADERS.get, _BULK_LENGTHS.get
+    headers, length_lines = _ARRAY_HEADERS.get, _LENGTH_LINES
     i = 0
     while i <= complete:
         count = headers(tokens[i])
@@ -324,10 +328,15 @@ def _split_arrays(data: bytes, commands: list[list[bytes]]) -> int:
         if last > complete:
             break
         args = tokens[i + 2 : last + 1 : 2]
-        if list(map(lengths, tokens[i + 1 : last : 2])) != list(map(len, args)):
+        try:
+            if tokens[i + 1 : last : 2] != [length_lines[len(arg)] for arg in args]:
+                break
+        except IndexError:  # a value of 4 kB or more
             break
         commands.append(args)
         i = last + 1
+    if i == complete + 1:  # every token taken: all but what follows the last CRLF
+        return len(data) - len(tokens[-1])
     # Every token taken was followed by a CRLF.
     return sum(map(len, tokens[:i])) + 2 * i if i else 0
 
@@ -462,19 +471,25 @@ def format_double(value: float) -> bytes:
 
 
 def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(value), value)
+    size = len(value)
+    if size < 1024:
+        return _BULK_HEADERS[size] + value + b"\r\n"  # faster than formatting, for the common sizes
+    return b"$%d\r\n%s\r\n" % (size, value)
 
 
 # Replies that are sent again and again, encoded once.
 _OK = b"+OK\r\n"
 _SMALL_INTS = [b":%d\r\n" % i for i in range(-1, 1025)]
+_BULK_HEADERS = [b"$%d\r\n" % size for size in range(1024)]
 
 
 class Encoder:
     """Encodes reply values for one protocol version (2 or 3).
 
     Dispatch is by exact type through a dict built once, so the common replies (OK, an
-    integer, a bulk string) cost one lookup and one format.
+    integer, a bulk string) cost one lookup and one format. ``by_type`` is that dict:
+    the connection's loop calls its functions itself, one call fewer per reply than
+    `encode`.
     """
 
     def __init__(self, protocol: int):
@@ -482,7 +497,7 @@ class Encoder:
         resp3 = protocol == 3
         self._null = b"_\r\n" if resp3 else b"$-1\r\n"
         self._null_array = b"_\r\n" if resp3 else b"*-1\r\n"
-        self._by_type = {
+        self.by_type = {
             str: self._simple,
             bytes: _bulk,
             bytearray: _bulk,
@@ -496,7 +511,7 @@ class Encoder:
             dict: self._map if resp3 else self._map_as_array,
             SetReply: self._aggregate(b"~") if resp3 else self._array,
             Push: self._aggregate(b">") if resp3 else self._array,
-            Replies: lambda items: b"".join([self._by_type[type(item)](item) for item in items]),
+            Replies: lambda items: b"".join([self.by_type[type(item)](item) for item in items]),
             Verbatim: self._verbatim if resp3 else self._verbatim_as_bulk,
             BigNumber: self._big if resp3 else self._big_as_bulk,
             BigNumberText: (lambda big: b"(%s\r\n" % big.text) if resp3 else (lambda big: _bulk(big.text)),
@@ -509,7 +524,7 @@ class Encoder:
         }
 
     def encode(self, value) -> bytes:
-        return self._by_type[type(value)](value)
+        return self.by_type[type(value)](value)
 
     # --- scalars
     @staticmethod
@@ -583,18 +598,18 @@ class Encoder:
                 return header + b"".join([b"$%d\r\n%s\r\n" % (len(item), item) for item in items])
             except TypeError:
                 pass
-        by_type = self._by_type
+        by_type = self.by_type
         return header + b"".join([by_type[type(item)](item) for item in items])
 
     def _aggregate(self, marker: bytes):
         def encode(items) -> bytes:
-            by_type = self._by_type
+            by_type = self.by_type
             return b"%s%d\r\n" % (marker, len(items)) + b"".join([by_type[type(i)](i) for i in items])
 
         return encode
 
     def _map(self, mapping: dict) -> bytes:
-        by_type = self._by_type
+        by_type = self.by_type
         parts = [b"%%%d\r\n" % len(mapping)]
         for key, value in mapping.items():
             parts.append(by_type[type(key)](key))
@@ -602,7 +617,7 @@ class Encoder:
         return b"".join(parts)
 
     def _map_as_array(self, mapping: dict) -> bytes:
-        by_type = self._by_type
+        by_type = self.by_type
         parts = [b"*%d\r\n" % (2 * len(mapping))]
         for key, value in mapping.items():
             parts.append(by_type[type(key)](key))

@@ -90,17 +90,24 @@ class Connection(socketserver.BaseRequestHandler):
             sock.sendall(b"-ERR max number of clients reached\r\n")
             return
         client = self.client
-        if refused_by_protected_mode(client.server, client.addr):
+        state = client.server
+        if refused_by_protected_mode(state, client.addr):
             sock.sendall(PROTECTED_MODE_DENIED)
             return
-        config = client.server.config.values  # the dict itself: read on every request
-        aof = client.server.aof
+        aof = state.aof
         parser = RequestParser()
         timeout = None
-        while not client.close_after_reply:
-            # The idle timeout may change at any time through CONFIG SET. Subscribers are
-            # spared, as in Redis.
-            wanted = None if client.subscriptions or client.replica or client.monitoring else config["timeout"] or None
+        # `while True` and a test, not `while not client.close_after_reply`: Python 3.11
+        # specializes a function's bytecode after eight calls or eight turns of a loop
+        # that jumps back unconditionally, and this function runs once per connection, so
+        # a server with few clients would never specialize it (3.12 and later would).
+        while True:
+            if client.close_after_reply:
+                break
+            # The idle timeout may change at any time through CONFIG SET. Subscribers,
+            # replicas and monitors are spared, as in Redis (all are `special`: app/client.py).
+            wanted = (None if client.special and (client.subscriptions or client.replica or client.monitoring)
+                      else state.idle_timeout)
             if wanted != timeout:
                 timeout = wanted
                 sock.settimeout(timeout)
@@ -113,21 +120,21 @@ class Connection(socketserver.BaseRequestHandler):
             if not data:
                 break
             client.input_bytes += len(data)
-            client.last_interaction = time.monotonic()
-            parser.max_bulk_len = config["proto-max-bulk-len"]
+            client.last_interaction = state.keyspace.clock
+            parser.max_bulk_len = state.max_bulk_len
             payload = b"".join(self.run_commands(parser, data))
-            client.query_buffer = parser.pending  # what is left of an unfinished command
-            if parser.pending > config["client-query-buffer-limit"] and not client.is_master:
+            unparsed = client.query_buffer = parser.pending  # what is left of an unfinished command
+            if unparsed > state.query_buffer_limit and not client.is_master:
                 # A client piling up a command it never finishes: Redis drops it too.
                 log.warning(f"Closing client that reached max query buffer length: {client.info_line()} "
-                            f"(qbuf initial bytes: {parser.pending})")
+                            f"(qbuf initial bytes: {unparsed})")
                 client.close_after_reply = True
             if aof.pending:  # this read's writes reach the AOF before its replies leave
-                with client.server.keyspace.lock:
+                with state.keyspace.lock:
                     aof.flush()
             if aof.always:  # appendfsync always: acknowledge nothing that is not on disk
                 aof.wait_synced()
-            outbox = client.outbox
+            outbox = client.outbox if client.special else None  # only a special client has one: skip the property
             if outbox is None:
                 if payload and not self.send(payload):
                     break
@@ -147,7 +154,7 @@ class Connection(socketserver.BaseRequestHandler):
         client = self.client
         client.output_bytes += len(payload)
         sock: socket.socket = self.request
-        _hard, soft, seconds = client.server.config.values["client-output-buffer-limit"]["normal"]
+        _hard, soft, seconds = client.server.output_limit
         try:
             if soft and seconds and len(payload) >= soft:
                 idle_timeout = sock.gettimeout()
@@ -190,17 +197,18 @@ class Connection(socketserver.BaseRequestHandler):
         lock = state.keyspace.lock
         out = []
         pending = 0
-        hard_limit = client.server.config.values["client-output-buffer-limit"]["normal"][0]
-        flush_at = min(hard_limit, EARLY_SEND_BYTES) if hard_limit else EARLY_SEND_BYTES
+        hard_limit = state.output_limit[0]
+        flush_at = hard_limit if 0 < hard_limit < EARLY_SEND_BYTES else EARLY_SEND_BYTES
+        # qbuf= while these commands run is all the bytes of the read, as in Redis, which
+        # trims its query buffer only once it has run every command in it (between two
+        # reads, `handle` keeps it at what the parser holds).
+        client.query_buffer += len(data)
         while True:
-            parser.authenticated = client.authenticated
-            # qbuf= while these commands run is all the bytes of the read, as in Redis,
-            # which trims its query buffer only once it has run every command in it.
-            client.query_buffer = parser.pending + len(data)
+            parser.authenticated = not client.special or client.authenticated  # not special: logged in
             commands, error = parser.parse(data)
             index, count = 0, len(commands)
             while index < count:
-                if not self.take_lock(lock):
+                if not (lock.acquire(False) or self.take_lock(lock)):  # the common case without a call
                     # A script runs past busy-reply-threshold: its thread answers us.
                     reply = state.busy.command(client, commands[index])
                     if reply is not NOT_SERVED:
@@ -213,11 +221,13 @@ class Connection(socketserver.BaseRequestHandler):
                             pending <= flush_at or client.outbox is not None):
                         reply = execute_locked(client, commands[index])
                         index += 1
-                        out.append(ENCODERS[client.protocol].encode(reply))  # after: HELLO sets the protocol
-                        pending += len(out[-1])
+                        # `Encoder.encode`, inline; after the command, as HELLO sets the protocol.
+                        encoded = ENCODERS[client.protocol].by_type[reply.__class__](reply)
+                        out.append(encoded)
+                        pending += len(encoded)
                 finally:
                     lock.release()
-                if client.outbox is None:
+                if not client.special or client.outbox is None:
                     if hard_limit and pending >= hard_limit:
                         self.close_for_output_limit()
                         return []
@@ -235,6 +245,7 @@ class Connection(socketserver.BaseRequestHandler):
             if parser.authenticated or not commands:
                 return out
             data = b""  # not logged in: the parser stopped after one command; go on
+            client.query_buffer = parser.pending
 
     def take_lock(self, lock) -> bool:
         """Take the keyspace lock and say True; or say False, without it, once a script

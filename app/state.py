@@ -11,7 +11,7 @@ import time
 
 from app import acl, log
 from app.acl import Users
-from app.client import Client
+from app.client import Client, rare_state
 from app.cluster.migrate import MigrateConnections
 from app.config import Config
 from app.eviction import Eviction
@@ -46,9 +46,28 @@ class ServerState:
 
     The client registry and the counters are guarded by the keyspace lock like
     everything else that commands touch.
+
+    ``special`` says whether the server is in any of the rare states below, each of
+    which brings rules of its own to every command: writes refused (MISCONF, READONLY,
+    NOREPLICAS), a replica that must not serve stale data, loading, a busy script,
+    CLIENT PAUSE, maxmemory set. The dispatcher tests that one attribute instead of six,
+    as it does `Client.special` (app/client.py), which `rare_state` keeps exact.
     """
 
+    write_refusal = rare_state("write_refusal")
+    refuses_stale = rare_state("refuses_stale")
+    loading = rare_state("loading")
+    busy_script = rare_state("busy_script")
+    pause_end = rare_state("pause_end")
+    maxmemory = rare_state("maxmemory")
+
     def __init__(self, config: Config, config_file: str = ""):
+        # The rare states' own attributes, before the first of them is set below (each
+        # setting reads them all).
+        self._write_refusal = self._busy_script = None
+        self._refuses_stale = self._loading = False
+        self._pause_end = 0.0
+        self._maxmemory = 0
         self.config = config
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
@@ -100,6 +119,11 @@ class ServerState:
         self.reset_stats()
         self.apply_config()
 
+    def in_rare_state(self) -> bool:
+        """Whether any of the rare states holds (what ``special`` says)."""
+        return (self._write_refusal is not None or self._refuses_stale or self._loading
+                or self._busy_script is not None or self._pause_end != 0 or self._maxmemory != 0)
+
     def outbox_writer(self) -> OutboxWriter:
         """The thread that writes subscribers' queues, started with the first subscriber."""
         with self._writer_lock:
@@ -113,6 +137,12 @@ class ServerState:
         CONFIG SET set (None at start-up: everything)."""
         self.keyspace.notify_flags = self.config["notify-keyspace-events"]
         self.slow_call_ns = self.introspection.configure(self.config)
+        # What a connection's thread consults on every read (app/server.py): attributes,
+        # not look-ups of the configuration each time.
+        self.idle_timeout = self.config["timeout"] or None  # seconds; None: never
+        self.max_bulk_len = self.config["proto-max-bulk-len"]
+        self.query_buffer_limit = self.config["client-query-buffer-limit"]
+        self.output_limit = self.config["client-output-buffer-limit"]["normal"]  # (hard, soft, seconds)
         self.update_write_refusal()
         # A replica told not to serve stale data refuses most commands while its link is
         # down (MASTERDOWN): one attribute the dispatcher tests, false everywhere else.

@@ -113,9 +113,14 @@ _SET_OPTIONS = (b"NX", b"XX", b"GET", b"KEEPTTL", b"EX", b"PX", b"EXAT", b"PXAT"
          keys=[KeySpec(1, "RW access update variable_flags", notes="RW and ACCESS due to the optional `GET` argument")],
          since="1.0.0", summary="Set the string value of a key")
 def set_(client, key: bytes, value: bytes, *options: bytes):
+    db = client.db
+    if not options:  # SET key value, what clients send most: the steps below without options
+        db.lookup(key)  # as Redis' lookupKeyWrite: a key past its deadline expires, LFU counts the access
+        db.set(key, value)
+        db.notify(events.STRING, "set", key)
+        return "OK"
     flags, expiry = parse_set_options(options, _SET_OPTIONS)
     deadline = option_deadline("set", expiry)
-    db = client.db
     old = None
     if b"GET" in flags:
         old = get_string(db, key)
@@ -135,7 +140,12 @@ def set_(client, key: bytes, value: bytes, *options: bytes):
 @_string("get", arity=2, flags="readonly fast", keys=[KeySpec(1, "RO access")], since="1.0.0",
          summary="Get the value of a key")
 def get(client, key: bytes):
-    return snapshot(get_string(client.db, key))
+    value = client.db.lookup_read(key)
+    if value is None or value.__class__ is bytes:
+        return value  # most GETs: two tests, not `get_string`'s and `snapshot`'s calls
+    if isinstance(value, STRING_TYPES):
+        return bytes(value)  # a copy: see `snapshot`
+    raise wrong_type()
 
 
 @_string("getex", arity=-2, flags="write fast",

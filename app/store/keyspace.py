@@ -178,6 +178,7 @@ class Database:
         old_deadline = self.expires.get(key)
         if old_deadline is not None and old_deadline <= keyspace.now() and keyspace.deletes_expired:
             self._expire(key)
+            old_deadline = None  # gone with the key
         data = self.data
         # Only asked when someone listens for "new" events: a SET pays no extra lookup.
         announce_new = keyspace.notify_flags & events.NEW and key not in data
@@ -190,7 +191,7 @@ class Database:
             self.account(key, value)
         if deadline is not None:
             self._store_deadline(key, deadline)
-        elif not keep_ttl and key in self.expires:
+        elif not keep_ttl and old_deadline is not None:  # what `key in self.expires` says, without a lookup
             self._forget_deadline(key)
         keyspace.dirty += changes
         if keyspace.watched:
