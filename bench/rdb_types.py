@@ -2,6 +2,7 @@
 redis-server, filled the same way in the same run.
 
     python3 bench/rdb_types.py [--count 1000000] [--cases strings,list,...,aof] [--only ours|redis]
+                               [--config name=value ...]
 
 Cases (each with ``--count`` items, 1,000,000 by default):
 
@@ -20,7 +21,9 @@ For every RDB case each server is filled through pipelined commands, then timed:
 - DEBUG RELOAD: save and load again inside the running server.
 
 Every server runs in a session of its own (``setsid``), its output thrown away, on a
-free port of 127.0.0.1 and in a temporary directory.
+free port of 127.0.0.1 and in a temporary directory. ``--config`` passes a parameter to
+both servers, as ``--name value`` on their command lines (``--config rdbcompression=no``
+shows what LZF costs each).
 """
 
 from __future__ import annotations
@@ -89,9 +92,12 @@ def _send_batch(connection: RawConnection, batch: list[bytes]) -> None:
         assert not reply.startswith(b"-"), reply
 
 
+CONFIG: list[str] = []  # --config's parameters, as command-line words for both servers
+
+
 def argv(name: str, port: int, directory: str, aof: bool) -> list[str]:
     persistence = ["--save", "", "--appendonly", "yes" if aof else "no", "--aof-use-rdb-preamble", "no",
-                   "--dir", directory, "--enable-debug-command", "yes"]
+                   "--dir", directory, "--enable-debug-command", "yes", *CONFIG]
     if name == "ours":
         return [str(ROOT / "your_program.sh"), "--port", str(port), *persistence]
     return [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", *persistence]
@@ -165,7 +171,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--only", choices=["ours", "redis"])
+    parser.add_argument("--config", action="append", default=[], metavar="NAME=VALUE",
+                        help="a parameter for both servers (may be given again)")
     arguments = parser.parse_args()
+    for setting in arguments.config:
+        name, _, value = setting.partition("=")
+        CONFIG.extend([f"--{name}", value])
     names = [arguments.only] if arguments.only else ["ours", "redis"]
     if "redis" in names and redis_server_path() is None:
         raise SystemExit("redis-server is not installed")
@@ -182,7 +193,8 @@ def main() -> None:
                     results[name] = measure_rdb(name, case, arguments.count, directory)
         for metric in results[names[0]]:
             rows.append((case, metric, [results[name][metric] for name in names]))
-    print(f"\n{arguments.count:,} items per case; seconds")
+    settings = "".join(f"; {setting}" for setting in arguments.config)
+    print(f"\n{arguments.count:,} items per case{settings}; seconds")
     header = f"| case | measure | {' | '.join(names)} |" + (" ours/redis |" if len(names) == 2 else "")
     print(header)
     print("|" + "---|" * (header.count("|") - 1))

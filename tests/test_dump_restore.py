@@ -2,9 +2,9 @@
 
 A DUMP payload is a value as the RDB file holds it, the RDB version (10) and a CRC64.
 For every type in its small encoding our DUMP must be Redis' byte for byte (the same
-listpack, intset and quicklist, the same LZF); for the encodings whose order is a hash
-table's (big sets and hashes) and for streams, each side's payload is restored by the
-other and read back. Errors are compared byte for byte, in RESP2 and RESP3.
+listpack, intset and quicklist, the same LZF, a stream's same listpacks); for the
+encodings whose order is a hash table's (big sets and hashes) and for streams with
+groups, each side's payload is restored by the other and read back. Errors are compared byte for byte, in RESP2 and RESP3.
 """
 
 from __future__ import annotations
@@ -35,6 +35,15 @@ SMALL_ENCODINGS = {
     "skiplist-zset": [["ZADD", "k", *[part for i in range(200) for part in (str(i / 3), f"m{i}")]]],
     "list-after-pops": [["RPUSH", "k", *map(str, range(20))], ["LPOP", "k", "3"], ["RPOP", "k"]],
     "hash-after-delete": [["HSET", "k", "a", "1", "b", "2", "c", "3"], ["HDEL", "k", "b"], ["HSET", "k", "b", "4"]],
+    # Streams without deletions (Redis keeps deleted entries in its listpacks; we do not)
+    # and with a group that has delivered nothing (deliveries carry each server's clock).
+    "stream-one-field": [*(["XADD", "k", f"{i // 3 + 1}-{i % 3}", "field", f"value:{i}"] for i in range(250)),
+                         ["XGROUP", "CREATE", "k", "g", "0"]],
+    "stream-mixed-fields": [["XADD", "k", "1-1", "a", "1", "b", "2"], ["XADD", "k", "1-2", "a", "3", "b", "4"],
+                            ["XADD", "k", "2-0", "c", "x"], ["XADD", "k", "3-0", "a", "5", "b", "x" * 100],
+                            ["XGROUP", "CREATE", "k", "g", "1-2"]],
+    "stream-far-ids": [*(["XADD", "k", f"{1000 * i + 1}-0", "f", str(i)] for i in range(150)),
+                       ["XADD", "k", "150001-18446744073709551615", "f", "-7"], ["XGROUP", "CREATE", "k", "g", "$"]],
 }
 
 # Keys whose payload order follows a hash table (or whose layout differs): restored

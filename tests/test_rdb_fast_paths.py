@@ -63,9 +63,72 @@ def test_strings_round_trip(records, compress):
 def test_strings_are_written_as_string_writes_each(strings, compress):
     expected = b"".join(rdb._string(item, compress) for item in strings)
     assert b"".join(rdb._string_parts(strings, compress)) == expected
-    pairs = [(item, float(number)) for number, item in enumerate(strings)]
-    expected = b"".join(rdb._string(item, compress) + struct.pack("<d", score) for item, score in pairs)
-    assert b"".join(rdb._string_parts(pairs, compress, scored=True)) == expected
+    scores = [float(number) for number in range(len(strings))]
+    expected = b"".join(rdb._string(item, compress) + struct.pack("<d", score) for item, score in zip(strings, scores))
+    assert b"".join(rdb._scored_parts(strings, scores, compress)) == expected
+
+
+# What the struct-written paths take whole: strings under 64 bytes, none starting as an
+# integer could.
+short_texts = st.binary(max_size=63).filter(lambda text: not text[:1].isdigit() and not text.startswith(b"-"))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(short_texts, max_size=40), st.booleans())
+def test_short_strings_written_at_once_as_string_writes_each(monkeypatch, strings, compress):
+    monkeypatch.setattr(rdb, "_PACK_BATCH", 7)  # several struct formats for one collection
+    expected = b"".join(rdb._string(item, compress) for item in strings)
+    assert b"".join(rdb._string_parts(strings, compress)) == expected
+    scores = [number / 3 for number in range(len(strings))]
+    expected = b"".join(rdb._string(item, compress) + struct.pack("<d", score) for item, score in zip(strings, scores))
+    assert b"".join(rdb._scored_parts(strings, scores, compress)) == expected
+
+
+def _read_one_by_one(blob: bytes, count: int):
+    """(members, scores) of a type 5 sorted set's body, or the error, read member by member."""
+    reader = rdb._Reader(blob)
+    try:
+        pairs = [(reader.string(), reader.binary_double()) for _ in range(count)]
+    except rdb.RDBError as error:
+        return str(error)
+    return [member for member, _score in pairs], [repr(score) for _member, score in pairs]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(texts, st.floats(allow_nan=False)), max_size=40), st.booleans(), st.integers(0, 12))
+def test_scored_members_are_read_as_one_by_one(monkeypatch, pairs, compress, cut):
+    monkeypatch.setattr(rdb, "_PACK_BATCH", 7)  # several runs, each read by a struct format of its own
+    blob = b"".join(rdb._string(member, compress) + struct.pack("<d", score) for member, score in pairs)
+    for data in (blob, blob[:max(0, len(blob) - cut)]):  # whole, then cut short
+        reader = rdb._Reader(data)
+        try:
+            members, scores = reader.scored_strings(len(pairs))
+            found = members, list(map(repr, scores))
+        except rdb.RDBError as error:
+            found = str(error)
+        assert found == _read_one_by_one(data, len(pairs))
+
+
+def _nodes_cut_one_by_one(elements: list[bytes], fill: int) -> list[list[bytes]]:
+    """Where RPUSH cuts a list of short strings into listpacks (an entry's size is its
+    length plus 2), one element at a time."""
+    limit = (4096, 8192, 16384, 32768, 65536)[min(-fill, 5) - 1] if fill < 0 else None
+    nodes: list[list[bytes]] = []
+    for element in elements:
+        node = nodes[-1] if nodes else []
+        estimate = 7 + sum(len(entry) + 2 for entry in node) + len(element) + 2
+        if not node or not (estimate <= limit if limit is not None else estimate <= 8192 and len(node) < fill):
+            node = []
+            nodes.append(node)
+        node.append(element)
+    return nodes
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(short_texts, max_size=700), st.sampled_from([-5, -2, -1, 0, 1, 4, 128]))
+def test_lists_of_short_strings_are_cut_as_pushed(elements, fill):
+    expected = [(rdb.QUICKLIST_NODE_PACKED, rdb._listpack_bytes(node)) for node in _nodes_cut_one_by_one(elements, fill)]
+    assert rdb.quicklist_nodes(elements, fill) == expected
 
 
 @settings(max_examples=200, deadline=None)

@@ -42,6 +42,9 @@ def check_structure(skiplist: SkipList) -> list[tuple[float, bytes]]:
             nxt = x.forward[i]
             assert x.span[i] == position[id(nxt)] - position[id(x)]
             x = nxt
+        # A lane's last link leads nowhere and spans the nodes after it: an insert
+        # there splits that span.
+        assert x.span[i] == len(level0) - position[id(x)]
     previous = None
     for node in level0:
         assert node.backward is previous
@@ -111,6 +114,44 @@ def test_operations_match_a_sorted_list(operations):
             for _score, member in expected:
                 model.delete(member)
         assert check_structure(skiplist) == model.pairs
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(SCORES, MEMBERS), max_size=40), st.lists(operation, max_size=30))
+def test_linked_in_one_pass_then_changed(pairs, operations):
+    """A list linked from sorted pairs (as a loaded sorted set is) is one that inserts
+    could have built: same links, spans and levels' meaning, and it changes alike."""
+    model = Model()
+    for score, member in pairs:
+        if member not in model.scores:
+            model.insert(score, member)
+    skiplist = SkipList.from_sorted([(member, score) for score, member in model.pairs])
+    assert check_structure(skiplist) == model.pairs
+    for name, a, b in operations:
+        if name == "insert" and b not in model.scores:
+            skiplist.insert(a, b)
+            model.insert(a, b)
+        elif name == "delete" and b in model.scores:
+            assert skiplist.delete(model.delete(b), b)
+        elif name == "update" and b in model.scores:
+            old = model.delete(b)
+            skiplist.update_score(old, b, a)
+            model.insert(a, b)
+        elif name == "delete_ranks":
+            start, stop = min(a, b), max(a, b)
+            for node in skiplist.delete_rank_range(start, stop):
+                model.delete(node.member)
+        assert check_structure(skiplist) == model.pairs
+        for rank, (score, member) in enumerate(model.pairs):
+            assert skiplist.rank(score, member) == rank
+
+
+def test_linked_in_one_pass_draws_levels_as_inserts_do():
+    skiplist = SkipList.from_sorted((b"m%06d" % i, 1.0) for i in range(40000))
+    levels = [len(node.forward) for node in skiplist]
+    assert 0.72 < levels.count(1) / len(levels) < 0.78
+    assert skiplist.level == max(levels) > 5
+    check_structure(skiplist)
 
 
 def build(pairs) -> tuple[SkipList, Model]:

@@ -207,6 +207,37 @@ def test_a_node_counts_listpack_bytes_as_redis_does():
         assert len(stream.nodes) == nodes
 
 
+def _layout(stream: Stream) -> list:
+    """Everything a stream's nodes hold, and its counters."""
+    nodes = [(node.master, node.master_fields, list(node.ms), list(node.seq), node.entries, node.deleted,
+              node.last, node.size) for node in stream.nodes]
+    return [nodes, stream._keys, stream.length, stream.first_id, stream.last_id, stream.entries_added]
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.lists(st.tuples(STEP, FIELDS), max_size=5),
+       steps=st.lists(st.tuples(STEP, VALUE), max_size=150),
+       name=FIELD, max_entries=st.sampled_from([0, 1, 2, 3, 100]), max_bytes=st.sampled_from([0, 40, 90, 300, 4096]))
+def test_values_appended_at_once_as_one_by_one(before, steps, name, max_entries, max_bytes):
+    """`Stream.append_values` (a loaded node of one field) makes the nodes `append` makes,
+    after whatever tail the stream already has."""
+    one_by_one, at_once = Stream(), Stream()
+    last = (0, 0)
+    for (ms_step, seq), fields in before:
+        last = (last[0] + ms_step, seq if ms_step else last[1] + 1 + seq)
+        for stream in (one_by_one, at_once):
+            stream.append(last, fields, max_bytes, max_entries)
+    ids = []
+    for ms_step, seq in (step for step, _value in steps):
+        last = (last[0] + ms_step, seq if ms_step else last[1] + 1 + seq)
+        ids.append(last)
+    values = [value for _step, value in steps]
+    for entry_id, value in zip(ids, values):
+        one_by_one.append(entry_id, (name, value), max_bytes, max_entries)
+    at_once.append_values(name, [ms for ms, _seq in ids], [seq for _ms, seq in ids], values, max_bytes, max_entries)
+    assert _layout(at_once) == _layout(one_by_one)
+
+
 @settings(max_examples=200, deadline=None)
 @given(operations=st.lists(st.tuples(st.booleans(), st.integers(0, 60)), max_size=300),
        probes=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 60)), max_size=5))

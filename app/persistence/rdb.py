@@ -37,7 +37,8 @@ import math
 import os
 import struct
 from contextlib import contextmanager
-from itertools import chain, islice
+from itertools import chain, islice, repeat
+from operator import add, attrgetter, itemgetter, sub
 from typing import Iterable, Iterator, NamedTuple
 
 from app.numeric import strtod
@@ -237,11 +238,10 @@ class _Reader(_Cursor):
     def stream_id(self) -> tuple[int, int]:
         return self.length(), self.length()
 
-    def strings(self, count: int, scored: bool = False) -> list:
-        """``count`` strings in a row (a set's members, a hash's fields and values), or
-        with ``scored`` (member, score) pairs, each string followed by its binary score
-        as the sorted sets of type 5 hold them. A string whose length fits one or two
-        bytes is read in the loop, as `parse` reads a key; any other by `string`."""
+    def strings(self, count: int) -> list[bytes]:
+        """``count`` strings in a row (a set's members, a hash's fields and values). A
+        string whose length fits one or two bytes is read in the loop, as `parse` reads
+        a key; any other by `string`."""
         data = self.data
         size = len(data)
         position = self.position
@@ -258,22 +258,49 @@ class _Reader(_Cursor):
             else:
                 end = size + 1
             if end <= size:
-                item = data[start:end]
+                append(data[start:end])
                 position = end
             else:
                 self.position = position
-                item = self.string()
+                append(self.string())
                 position = self.position
-            if not scored:
-                append(item)
-            elif position + 8 <= size:
-                append((item, _DOUBLE.unpack_from(data, position)[0]))
-                position += 8
-            else:
-                self.position = position
-                self.binary_double()  # cut short: says so
         self.position = position
         return out
+
+    def scored_strings(self, count: int) -> tuple[list[bytes], list[float]]:
+        """``count`` members, each followed by its score as a binary double, as a sorted
+        set of type 5 holds them: the members and the scores.
+
+        Most members are under 64 bytes (a one-byte length): the loop only finds how
+        long each of a run of those is, then one struct format made for the run reads
+        them all, "x9sd" a length byte skipped, 9 bytes, a double (a batch at a time, as
+        `_pascal_strings` writes them). Any other member is read by `string`."""
+        data = self.data
+        size = len(data)
+        members: list[bytes] = []
+        scores: list[float] = []
+        while len(members) < count:
+            start = position = self.position
+            lengths: list[int] = []
+            append = lengths.append
+            for _ in range(min(count - len(members), _PACK_BATCH)):
+                first = data[position] if position < size else 0xFF
+                if first >= 0x40:
+                    break
+                append(first)
+                position += first + 9
+            if position > size:  # the last one runs past the end: `string` says so below
+                position -= lengths.pop() + 9
+            if lengths:
+                values = struct.Struct("<" + "".join(map(_SKIPPED_LENGTH_SCORED.__getitem__, lengths)))\
+                    .unpack_from(data, start)
+                members += values[0::2]
+                scores += values[1::2]
+                self.position = position
+            if len(members) < count and len(lengths) < _PACK_BATCH:
+                members.append(self.string())
+                scores.append(self.binary_double())
+        return members, scores
 
 
 # --------------------------------------------------------------------------- packed blobs
@@ -477,10 +504,6 @@ def _zipmap(cursor: _Cursor) -> list[bytes]:
     return items
 
 
-def _pairs(flat: list) -> list[tuple]:
-    return list(zip(flat[0::2], flat[1::2]))
-
-
 # --------------------------------------------------------------------------- values
 
 
@@ -498,13 +521,11 @@ class _ValueBuilder:
         self.node_entries = config["stream-node-max-entries"]
         self.deep = deep
 
-    def hash(self, pairs) -> HashValue:
-        value = HashValue()
-        value.update(pairs, self.hash_entries, self.hash_value)
-        return value
+    def hash(self, flat: list[bytes]) -> HashValue:
+        return HashValue.built(flat, self.hash_entries, self.hash_value)
 
-    def zset(self, pairs) -> SortedSet:
-        return SortedSet.built(dict(pairs).items(), self.zset_limits)
+    def zset(self, members: list[bytes], scores: list[float]) -> SortedSet:
+        return SortedSet.from_columns(members, scores, self.zset_limits)
 
 
 def _read_value(reader: _Reader, kind: int, build: _ValueBuilder):
@@ -591,16 +612,17 @@ def _read_zset(reader: _Reader, kind: int, build: _ValueBuilder):
     if kind in (TYPE_ZSET, TYPE_ZSET_2):
         if kind == TYPE_ZSET:
             pairs = [(reader.string(), reader.text_double()) for _ in range(reader.length())]
+            members, scores = list(map(_FIRST_ITEM, pairs)), list(map(_SECOND_ITEM, pairs))
         else:
-            pairs = reader.strings(reader.length(), scored=True)
-        if not pairs:
+            members, scores = reader.scored_strings(reader.length())
+        if not members:
             return None
         # Redis inserts each member in its skip list and dictionary, whatever the
         # setting, and refuses a NaN score or a member twice.
-        if any(score != score for _member, score in pairs):
+        if any(map(math.isnan, scores)):
             raise reader.fail("Zset with NAN score detected")
-        value = build.zset(pairs)
-        if len(value) != len(pairs):
+        value = build.zset(members, scores)
+        if len(value) != len(members):
             raise reader.fail("Duplicate zset fields detected")
         return value
     if kind == TYPE_ZSET_ZIPLIST:
@@ -615,20 +637,22 @@ def _read_zset(reader: _Reader, kind: int, build: _ValueBuilder):
         if build.deep:
             _check_listpack(cursor, flat, pairs=True)
         empty = _listpack_length(cursor, flat) < 2  # no pair, as zsetLength counts
-    pairs = [(member if isinstance(member, bytes) else b"%d" % member,  # integer scores need no call
-              float(score) if score.__class__ is int else _text_score(score)) for member, score in _pairs(flat)]
-    return build.zset(pairs) if pairs and not empty else None
+    pairs = len(flat) // 2
+    members = _as_bytes(flat[0:2 * pairs:2])
+    scores = [float(score) if score.__class__ is int else _text_score(score)  # integer scores need no call
+              for score in flat[1:2 * pairs:2]]
+    return build.zset(members, scores) if pairs and not empty else None
 
 
 def _read_hash(reader: _Reader, kind: int, build: _ValueBuilder):
     if kind == TYPE_HASH:
-        pairs = _pairs(reader.strings(2 * reader.length()))
-        if not pairs:
+        count = reader.length()
+        if not count:
             return None
-        value = build.hash(pairs)
+        value = build.hash(reader.strings(2 * count))
         # Redis notices a field twice once the hash is a table (big from the start, or a
         # long value); a small one only the deep checks look through.
-        if len(value) != len(pairs) and (build.deep or len(pairs) > build.hash_entries or value.index is not None):
+        if len(value) != count and (build.deep or count > build.hash_entries or value.hashtable):
             raise reader.fail("Duplicate hash fields detected")
         return value
     if kind == TYPE_HASH_ZIPMAP:
@@ -644,7 +668,7 @@ def _read_hash(reader: _Reader, kind: int, build: _ValueBuilder):
         if build.deep:
             _check_listpack(cursor, entries, pairs=True)
         flat = _as_bytes(entries) if _listpack_length(cursor, entries) >= 2 else []
-    return build.hash(_pairs(flat)) if flat else None
+    return build.hash(flat) if flat else None
 
 
 def _text_score(entry: bytes) -> float:
@@ -697,6 +721,47 @@ def _read_stream_node(cursor: _Cursor, master: tuple[int, int], stream: Stream, 
     if build.deep and (integrity.listpack_entries(cursor.data) is None or not integrity.stream_node_valid(
             [entry if entry.__class__ is int else _as_integer(entry) for entry in entries])):
         raise cursor.integrity_failed()
+    if not _read_single_field_node(entries, master, stream, build):
+        _read_any_node(cursor, entries, master, stream, build)
+
+
+def _read_single_field_node(entries: list, master: tuple[int, int], stream: Stream, build: _ValueBuilder) -> bool:
+    """The commonest node (XADD s * field value), laid out as Redis lays it out: the
+    master entry (live and deleted counts, one field name, a 0), then entries of five
+    elements (flags SAMEFIELDS, two ID differences, the value, its element count 4).
+    Such a node's entries are read a column at a time, at C speed, and added to
+    ``stream`` together (`Stream.append_values`); False for any other node, which
+    `_read_any_node` reads (one with a deleted entry, or other fields)."""
+    head, body = entries[:5], entries[5:]
+    count = len(body) // 5
+    if not (len(head) == 5 and head[2] == 1 and _all_integers(head[:3] + head[4:]) and len(body) == 5 * count
+            and body[0::5].count(STREAM_ITEM_FLAG_SAMEFIELDS) == count and body[4::5].count(4) == count):
+        return False
+    ms_differences, seq_differences = body[1::5], body[2::5]
+    if not (_all_integers(ms_differences) and _all_integers(seq_differences)):
+        return False
+    stream.append_values(_as_bytes(head[3:4])[0], _wrapped_sums(master[0], ms_differences),
+                         _wrapped_sums(master[1], seq_differences), _as_bytes(body[3::5]),
+                         build.node_bytes, build.node_entries)
+    return True
+
+
+def _all_integers(entries: list) -> bool:
+    return all(map(int.__instancecheck__, entries))
+
+
+def _wrapped_sums(base: int, differences: list[int]) -> list[int]:
+    """``base`` plus each difference, as unsigned 64-bit numbers: Redis adds the IDs'
+    differences with wrap-around."""
+    sums = list(map(add, differences, repeat(base)))
+    if sums and (min(sums) < 0 or max(sums) > _UINT64_MASK):
+        sums = [number & _UINT64_MASK for number in sums]
+    return sums
+
+
+def _read_any_node(cursor: _Cursor, entries: list, master: tuple[int, int], stream: Stream,
+                   build: _ValueBuilder) -> None:
+    """Append a node's live entries to ``stream``, whatever their fields and flags."""
     items = iter(entries)
 
     def number() -> int:
@@ -794,13 +859,20 @@ def collector_paused():
     """Python's cyclic garbage collector paused, while millions of objects that all
     live on are made (loading a file, replaying an AOF): each of the collector's
     passes over them would find nothing to free, and the passes add half to the time
-    of a load of small strings."""
+    of a load of small strings.
+
+    When it resumes, the objects made meanwhile are moved to the oldest generation
+    (frozen, then unfrozen: no pass over them). Left young, they would all be walked by
+    the very next young pass, then again on their way up the generations: 1.3 seconds
+    after loading a sorted set of a million members, whose nodes are containers."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -984,6 +1056,25 @@ def _length(value: int) -> bytes:
 
 _BYTE = [bytes([value]) for value in range(256)]  # a type, or a length below 64, is one byte
 _INTEGER_LEAD = frozenset(_BYTE[byte] for byte in b"-0123456789")  # what an integer string starts with
+_FIRST_BYTE = itemgetter(slice(0, 1))  # as bytes, empty for an empty string
+_FIRST_ITEM = itemgetter(0)
+_SECOND_ITEM = itemgetter(1)
+# Collections of short strings are written by struct, with a format made for a batch of
+# them (see `_pascal_strings`): a format of a million codes would take 32 MB.
+_PACK_BATCH = 4096
+
+
+def _short_and_no_integers(strings: list, longest: int) -> bool:
+    """Whether each of ``strings`` is at most ``longest`` bytes and none starts as an
+    integer could (a digit or "-"): then each is written as a string, not an integer,
+    its length in one byte (a listpack's too, under 64), and whole collections of them
+    can be written by struct. Checked at C speed."""
+    if max(map(len, strings), default=0) > longest:
+        return False
+    try:
+        return _INTEGER_LEAD.isdisjoint(map(_FIRST_BYTE, strings))
+    except TypeError:  # a bytearray among them (unhashable): written one by one
+        return False
 
 
 def _string(data: bytes, compress: bool = True) -> bytes:
@@ -1103,18 +1194,11 @@ def _stream_id(entry_id: tuple[int, int]) -> bytes:
 
 
 def _write_stream(stream: Stream, compress: bool) -> bytes:
-    """Type 19 (Redis 7.0): each node one listpack whose entries carry their own fields."""
+    """Type 19 (Redis 7.0): each node a listpack keyed by its first entry's ID."""
     out = [_length(sum(1 for node in stream.nodes if len(node)))]
     for node in stream.nodes:
-        if not len(node):
-            continue
-        master = node.id_at(0)
-        entries: list[bytes | int] = [len(node), 0, 0, 0]  # live, deleted, no master fields, end
-        for index, fields in enumerate(node.fields_between(0, len(node))):
-            ms, seq = node.id_at(index)
-            pairs = len(fields) // 2
-            entries += [0, ms - master[0], seq - master[1], pairs, *fields, 2 * pairs + 4]
-        out += [_string(struct.pack(">QQ", *master), False), _string(_listpack_bytes(entries), compress)]
+        if len(node):
+            out += [_string(struct.pack(">QQ", *node.id_at(0)), False), _string(_stream_node(node), compress)]
     out += [_length(stream.length), _stream_id(stream.last_id), _stream_id(stream.first_id),
             _stream_id(stream.max_deleted_id), _length(stream.entries_added), _length(len(stream.groups))]
     for name, group in stream.groups.items():
@@ -1131,6 +1215,87 @@ def _write_stream(stream: Stream, compress: bool) -> bytes:
             out += [_string(consumer.name), struct.pack("<Q", consumer.seen_time), _length(len(mine))]
             out += [struct.pack(">QQ", *entry_id) for entry_id in mine]
     return b"".join(out)
+
+
+def _stream_node(node) -> bytes:
+    """A stream node's listpack, laid out as Redis lays it out (t_stream.c,
+    streamAppendItem), with the live entries only (a deleted entry is not kept here):
+
+    - the master entry: live and deleted counts, the first entry's field names (the
+      master fields), and a 0;
+    - each entry: flags, its ID as differences from the first entry's (the node's
+      key), then only its values when its field names are the master fields (flag
+      SAMEFIELDS), else the field count and the fields with their values; then how many
+      elements it took (for walking backwards).
+
+    Until its first entry is deleted, that is the node Redis holds, byte for byte. After,
+    Redis keeps the deleted entry and its key and master fields; here the first live
+    entry gives them, as loading the file here makes the node again from it (so that a
+    payload restored dumps the same bytes again).
+
+    IDs are unsigned 64-bit, their differences stored as signed ones: Redis subtracts
+    with wrap-around, and so does this."""
+    master_ms, master_seq = node.id_at(0)
+    if len(node.master_fields) == 1 and all(map(bytes.__instancecheck__, node.entries)):
+        return _single_field_node(node, [len(node), 0, 1, node.master_fields[0], 0])
+    names = node.fields_between(0, 1)[0][0::2]
+    head = [len(node), 0, len(names), *names, 0]
+    elements: list[bytes | int] = head
+    for ms, seq, fields in zip(node.ms, node.seq, node.fields_between(0, len(node))):
+        ms, seq = _signed_64(ms - master_ms), _signed_64(seq - master_seq)
+        if fields[0::2] == names:
+            values = fields[1::2]
+            elements += [STREAM_ITEM_FLAG_SAMEFIELDS, ms, seq, *values, len(values) + 3]
+        else:
+            elements += [0, ms, seq, len(fields) // 2, *fields, len(fields) + 4]
+    return _listpack_bytes(elements)
+
+
+def _signed_64(number: int) -> int:
+    return number - (1 << 64) if number >= 1 << 63 else number
+
+
+_SAME_FIELDS_ENTRY_FLAGS = _listpack_entry(STREAM_ITEM_FLAG_SAMEFIELDS) + b"\x01"
+_ONE_VALUE_ENTRY_SIZE = _listpack_entry(4) + b"\x01"  # elements of an entry: flags, two ID differences, a value
+
+
+def _single_field_node(node, head: list) -> bytes:
+    """`_stream_node` for the commonest node (XADD s * field value): every entry one
+    field, the master's, so each entry is flags, two ID differences, its value and 4.
+    The entries are written a column at a time (each column's entries at C speed when
+    they are small integers and short strings, as most are), then interleaved."""
+    master_ms, master_seq = node.id_at(0)
+    count = len(node)
+    values = node.entries
+    if _short_and_no_integers(values, 63):
+        sizes = list(map(len, values))
+        value_columns = [list(map(_LISTPACK_SHORT_STRING.__getitem__, sizes)), values,
+                         list(map(_BYTE.__getitem__, map(add, sizes, repeat(1))))]
+    else:
+        value_columns = [_listpack_entries(values)]
+    columns = [[_SAME_FIELDS_ENTRY_FLAGS] * count,
+               _integer_entries(map(sub, node.ms, repeat(master_ms))),
+               _integer_entries(map(sub, node.seq, repeat(master_seq))),
+               *value_columns,
+               [_ONE_VALUE_ENTRY_SIZE] * count]
+    pieces: list = [None] * (len(columns) * count)
+    for offset, column in enumerate(columns):
+        pieces[offset::len(columns)] = column
+    return _listpack_frame(_listpack_body(head) + b"".join(pieces), len(head) + 5 * count)
+
+
+def _integer_entries(numbers) -> list[bytes]:
+    """Each of ``numbers`` (differences of IDs) as a listpack entry with its back-length:
+    by a table at C speed when all are from 0 to 127, as in a node of consecutive IDs."""
+    numbers = list(numbers)
+    if min(numbers) >= 0 and max(numbers) < 128:
+        return list(map(_LISTPACK_SMALL_INT.__getitem__, numbers))
+    return _listpack_entries(map(_signed_64, numbers))
+
+
+def _listpack_entries(items) -> list[bytes]:
+    """Each of ``items`` as a listpack entry with its back-length, one by one."""
+    return [encoded + _backlen(len(encoded)) for encoded in map(_listpack_entry, items)]
 
 
 def _quicklist(elements, fill: int, compress: bool) -> bytes:
@@ -1208,18 +1373,19 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
         return TYPE_LIST_QUICKLIST_2, _quicklist(value, list_fill, compress)
     if isinstance(value, HashValue):
         items = value.fields.items()
-        if value.index is None:
+        if not value.hashtable:
             flat = [part for pair in items for part in pair]
             return TYPE_HASH_LISTPACK, _string(_listpack_bytes(flat), compress)
         return TYPE_HASH, b"".join([_length(len(items)), *_string_parts(chain.from_iterable(items), compress)])
     if isinstance(value, (SortedSet, FrozenSortedSet)):
-        pairs = value.pairs if isinstance(value, FrozenSortedSet) else _ordered_pairs(value)
         if value.packed:
+            pairs = value.pairs if isinstance(value, FrozenSortedSet) else _ordered_pairs(value)
             flat = [part for member, score in pairs for part in (member, _score_text(score))]
             return TYPE_ZSET_LISTPACK, _string(_listpack_bytes(flat), compress)
         # Highest first, as zsetSave walks the skip list from its tail (loading is then
         # an append at the head each time).
-        return TYPE_ZSET_2, b"".join([_length(len(pairs)), *_string_parts(reversed(pairs), compress, scored=True)])
+        members, scores = _highest_first(value)
+        return TYPE_ZSET_2, b"".join([_length(len(members)), *_scored_parts(members, scores, compress)])
     if isinstance(value, Stream):
         return TYPE_STREAM_LISTPACKS_2, _write_stream(value, compress)
     if value.intset:
@@ -1227,28 +1393,62 @@ def _write_value(value, compress: bool, list_fill: int) -> tuple[int, bytes]:
     return TYPE_SET, b"".join([_length(len(value)), *_string_parts(value, compress)])
 
 
-def _string_parts(strings, compress: bool, scored: bool = False) -> list[bytes]:
+def _string_parts(strings, compress: bool) -> list[bytes]:
     """The pieces of ``strings`` written one after the other as `_string` writes each,
-    to be joined; with ``scored``, of (member, score) pairs, each member followed by its
-    score as a binary double (a sorted set of type 5). Short strings that are no
-    integers, most elements of most collections, are written here, without a call."""
+    to be joined.
+
+    Short strings that are no integers, most elements of most collections, are written
+    as a length byte then the bytes. When all are (none longer than `_string` leaves
+    plain, none starting as an integer could), struct writes them all (`_pascal_strings`);
+    otherwise they are written here one by one, the others by `_string`."""
+    strings = list(strings)
+    plain_up_to = 20 if compress else 63  # longer strings may be compressed: `_string` decides
+    if _short_and_no_integers(strings, plain_up_to):
+        return _pascal_strings(strings)
     parts: list[bytes] = []
     append = parts.append
     one_byte = _BYTE
     integer_lead = _INTEGER_LEAD
-    plain_up_to = 20 if compress else 63  # longer strings may be compressed: `_string` decides
-    pack_double = _DOUBLE.pack
     for item in strings:
-        if scored:
-            item, score = item
         size = len(item)
         if item.__class__ is bytes and size <= plain_up_to and (size > 11 or item[:1] not in integer_lead):
             append(one_byte[size])
             append(item)
         else:
             append(_string(item, compress))
-        if scored:
-            append(pack_double(score))
+    return parts
+
+
+def _scored_parts(members: list[bytes], scores: list[float], compress: bool) -> list[bytes]:
+    """`_string_parts` of a sorted set of type 5: each member followed by its score as
+    a binary double."""
+    if _short_and_no_integers(members, 20 if compress else 63):
+        return _pascal_strings(members, scores)
+    pack_double = _DOUBLE.pack
+    return [_string(member, compress) + pack_double(score) for member, score in zip(members, scores)]
+
+
+_PASCAL = [f"{size + 1}p" for size in range(64)]  # a string's length in a byte, then the string
+_PASCAL_SCORED = [f"{size + 1}pd" for size in range(64)]  # and a double after it
+_SKIPPED_LENGTH_SCORED = [f"x{size}sd" for size in range(64)]  # the same read, its length skipped
+
+
+def _pascal_strings(strings: list[bytes], scores: list[float] | None = None) -> list[bytes]:
+    """``strings`` (under 64 bytes) each written as its length in a byte then its bytes,
+    and with ``scores`` each followed by its score as a binary double, by struct with a
+    format made for them: "9p" is a Pascal string, a length byte and 8 bytes, "9pd" the
+    same then a double. The loop over the strings runs in C."""
+    parts = []
+    for start in range(0, len(strings), _PACK_BATCH):
+        batch = strings[start:start + _PACK_BATCH]
+        if scores is None:
+            layout, values = "".join(map(_PASCAL.__getitem__, map(len, batch))), batch
+        else:
+            layout = "".join(map(_PASCAL_SCORED.__getitem__, map(len, batch)))
+            values = [None] * (2 * len(batch))
+            values[0::2] = batch
+            values[1::2] = scores[start:start + _PACK_BATCH]
+        parts.append(struct.Struct("<" + layout).pack(*values))
     return parts
 
 
@@ -1406,6 +1606,19 @@ def restore_functions(payload: bytes) -> list[bytes]:
     return codes
 
 
+def _highest_first(zset) -> tuple[list[bytes], list[float]]:
+    """The members and scores of a sorted set (or of a snapshot's `FrozenSortedSet`),
+    from the highest score down, gathered at C speed."""
+    if isinstance(zset, FrozenSortedSet):
+        pairs = zset.pairs[::-1]
+        return list(map(_FIRST_ITEM, pairs)), list(map(_SECOND_ITEM, pairs))
+    nodes = zset.by_rank(0, len(zset) - 1, reverse=True)
+    return list(map(_NODE_MEMBER, nodes)), list(map(_NODE_SCORE, nodes))
+
+
+_NODE_MEMBER, _NODE_SCORE = attrgetter("member"), attrgetter("score")
+
+
 class FrozenSortedSet:
     """What a snapshot keeps of a sorted set: its pairs in order and its encoding. Walking
     the skip list once is much cheaper than building a second one (SortedSet.copy), and
@@ -1420,7 +1633,10 @@ class FrozenSortedSet:
 
 def _ordered_pairs(zset: SortedSet) -> list[tuple[bytes, float]]:
     with collector_paused():  # a pair per node: the collector would walk the nodes again and again
-        return [(node.member, node.score) for node in zset.by_rank(0, len(zset) - 1)]
+        return list(map(_MEMBER_AND_SCORE, zset.by_rank(0, len(zset) - 1)))
+
+
+_MEMBER_AND_SCORE = attrgetter("member", "score")  # a node's (member, score), at C speed
 
 
 class Snapshot(NamedTuple):

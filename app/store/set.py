@@ -41,10 +41,12 @@ class MemberList:
     __slots__ = ("positions", "members")
 
     def __init__(self, members=()):
-        self.positions: dict[bytes, int] = {}  # member -> its index in `members`
-        self.members: list[bytes] = []
-        for member in members:
-            self.add(member)
+        # As adding them one by one would, at C speed.
+        self.members: list[bytes] = list(members)
+        self.positions: dict[bytes, int] = dict(zip(self.members, range(len(self.members))))  # member -> its index
+        if len(self.positions) != len(self.members):  # a member twice: the first keeps its place
+            self.members = list(dict.fromkeys(self.members))
+            self.positions = dict(zip(self.members, range(len(self.members))))
 
     def __len__(self) -> int:
         return len(self.members)
@@ -114,8 +116,8 @@ class SetValue(MemberList):
     __slots__ = ("intset",)
     TYPE_NAME = "set"  # what TYPE answers
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, members=()):
+        super().__init__(members)
         self.intset = True  # until a member that is not an integer, or one too many, arrives
 
     def encoding(self) -> str:
@@ -158,6 +160,6 @@ class SetValue(MemberList):
 def set_of(members, max_intset: int) -> SetValue:
     """A new set of ``members``, encoded as Redis encodes a set built by adding them one
     by one: an intset if they are all integers and few enough."""
-    value = SetValue()
-    value.add_members(members, max_intset)
+    value = SetValue(members)
+    value.reencode(max_intset)
     return value

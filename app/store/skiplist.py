@@ -153,6 +153,62 @@ class SkipList:
         self.length += 1
         return node
 
+    @classmethod
+    def from_sorted(cls, pairs) -> SkipList:
+        """A skip list of (member, score) pairs already in (score, member) order, each
+        member once, linked in one pass instead of an `insert` per pair, each of which
+        would search from the top lane.
+
+        Each node's level is drawn as `insert` draws it, so the list is one `insert`
+        could have built. Walking in order, the last node linked so far on each lane is
+        the one the next node of that level links from, and the span of that link is the
+        difference of their ranks; a lane's last link, which leads nowhere, spans the
+        nodes after it (none on lane 0), as `insert` keeps it."""
+        skiplist = cls()
+        header = skiplist.header
+        last = [header] * MAX_LEVEL  # on each lane, the last node linked so far
+        last_rank = [0] * MAX_LEVEL  # and its 1-based rank (the header's is 0)
+        previous = header  # the last node linked on lane 0, which every node is on
+        rank = 0
+        top = 1
+        new_node = Node.__new__  # its attributes are set here: no __init__ per node
+        for member, score in pairs:
+            rank += 1
+            node = new_node(Node)
+            node.score = score
+            node.member = member
+            node.backward = previous
+            previous.forward[0] = node
+            previous.span[0] = 1
+            if random() >= P:  # level 1, three nodes in four: lane 0 is all there is to link
+                node.forward = [None]
+                node.span = [0]
+            else:
+                level = 2
+                while random() < P and level < MAX_LEVEL:
+                    level += 1
+                node.forward = [None] * level
+                node.span = [0] * level
+                top = max(top, level)
+                lane = 1
+                while lane < level:
+                    before = last[lane]
+                    before.forward[lane] = node
+                    before.span[lane] = rank - last_rank[lane]
+                    last[lane] = node
+                    last_rank[lane] = rank
+                    lane += 1
+            previous = node
+        if rank:
+            header.forward[0].backward = None  # the first node has no previous one
+            skiplist.tail = previous
+        previous.span[0] = 0
+        for lane in range(1, top):
+            last[lane].span[lane] = rank - last_rank[lane]
+        skiplist.length = rank
+        skiplist.level = top
+        return skiplist
+
     def _unlink(self, node: Node, update: list[Node]) -> None:
         """Take ``node`` out of every lane (``update``: its predecessors, as found by a search)."""
         for i in range(self.level):

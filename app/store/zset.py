@@ -22,6 +22,7 @@ Encoding
 from __future__ import annotations
 
 import itertools
+from operator import itemgetter, lt
 from typing import NamedTuple
 
 from app.store.skiplist import Node, SkipList
@@ -113,6 +114,8 @@ class LexRange:
 SCAN_POSITIONS = 2**32
 SCAN_SNAPSHOTS = 4  # snapshots kept per sorted set for scans in progress
 _scan_ids = itertools.count(1)
+_MEMBER, _SCORE = itemgetter(0), itemgetter(1)  # of a (member, score) pair
+_SCORE_THEN_MEMBER = itemgetter(1, 0)  # the skip list's order, for (member, score) pairs
 
 
 class SortedSet:
@@ -139,16 +142,10 @@ class SortedSet:
         return "listpack" if self.packed else "skiplist"
 
     def copy(self) -> SortedSet:
-        """An independent sorted set with the same members and encoding (COPY).
-
-        Inserting from the highest score down puts each node at the head, which costs one
-        step instead of a search, as in Redis' zsetDup."""
+        """An independent sorted set with the same members and encoding (COPY): the
+        nodes are already in order, so the copy is linked in one pass."""
         twin = SortedSet(self.packed)
-        insert = twin.skiplist.insert
-        node = self.skiplist.tail
-        while node is not None:
-            insert(node.score, node.member)
-            node = node.backward
+        twin.skiplist = SkipList.from_sorted((node.member, node.score) for node in self.skiplist)
         twin.scores = dict(self.scores)
         return twin
 
@@ -156,16 +153,34 @@ class SortedSet:
     def built(cls, pairs, limits: Limits) -> SortedSet:
         """A new sorted set of (member, score) pairs (each member once), encoded as
         Redis encodes a result it stores (ZUNIONSTORE, GEOSEARCHSTORE...): built as a
-        skip list, then packed if small enough (zsetConvertToListpackIfNeeded)."""
+        skip list, then packed if small enough (zsetConvertToListpackIfNeeded).
+
+        The pairs are put in order first, then the skip list is linked in one pass
+        (`from_columns`)."""
+        pairs = list(pairs)
+        return cls.from_columns(list(map(_MEMBER, pairs)), list(map(_SCORE, pairs)), limits)
+
+    @classmethod
+    def from_columns(cls, members: list[bytes], scores: list[float], limits: Limits) -> SortedSet:
+        """`built` of ``members`` and their ``scores`` (lists this may reorder), as a file
+        holds them.
+
+        They often come in order, or in reverse (a file lists them highest first): when
+        the scores then strictly rise, that is checked at C speed and they need no sort
+        (a sort by (score, member) makes a tuple per pair and compares those)."""
         zset = cls(packed=False)
-        scores = zset.scores
-        insert = zset.skiplist.insert
-        longest = 0
-        for member, score in pairs:
-            scores[member] = score
-            insert(score, member)
-            longest = max(longest, len(member))
-        if len(scores) <= limits.entries and longest <= limits.value:
+        zset.scores = table = dict(zip(members, scores))
+        if len(table) < len(members):  # a member twice (a file the caller refuses): once, with its last score
+            members, scores = list(table), list(table.values())
+        if len(scores) > 1 and scores[0] > scores[-1]:
+            members.reverse()
+            scores.reverse()
+        if all(map(lt, scores, itertools.islice(scores, 1, None))):
+            ordered = zip(members, scores)
+        else:  # ties, or out of order
+            ordered = sorted(zip(members, scores), key=_SCORE_THEN_MEMBER)
+        zset.skiplist = SkipList.from_sorted(ordered)
+        if len(table) <= limits.entries and max(map(len, members), default=0) <= limits.value:
             zset._pack()
         return zset
 
