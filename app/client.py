@@ -45,7 +45,8 @@ class Client:
     ``special`` says whether the client is in any of the rare states below, each of
     which brings rules of its own to every command: not logged in, MULTI, subscribed,
     an outbox (pushes, a monitor's or a replica's feed), CLIENT REPLY OFF or SKIP,
-    tracking, our master's link, NO-TOUCH, a monitor, a replica. The dispatcher tests
+    tracking, our master's link, NO-TOUCH, a monitor, a replica, ASKING (cluster mode).
+    The dispatcher tests
     that one attribute instead of ten (app/dispatch.py); `rare_state` keeps it exact.
     """
 
@@ -59,11 +60,13 @@ class Client:
     no_touch = rare_state("no_touch")
     monitoring = rare_state("monitoring")
     replica = rare_state("replica")
+    asking = rare_state("asking")
 
     def __init__(self, server: ServerState, client_id: int, addr: str, laddr: str, fd: int, close: Callable[[], None]):
         # The rare states' own attributes, before the first of them is set below (each
         # setting reads them all).
         self._authenticated = self._replies_muted = self._is_master = self._no_touch = self._monitoring = False
+        self._asking = False
         self._multi = self._outbox = self._tracking = self._replica = None
         self._subscriptions = 0
         self.server = server
@@ -91,6 +94,10 @@ class Client:
         self.input_bytes = 0  # read from and written to this client, for INFO
         self.output_bytes = 0
         self.no_evict = False
+        # Cluster mode (app/cluster/routing.py): ASKING lets the next command use a slot
+        # this node imports; READONLY lets a replica serve reads of its master's slots.
+        self.asking = False
+        self.readonly = False
         # Replication (app/replication/): a replica's link to its master runs the
         # master's commands as this flag says (no read-only refusal, nothing blocks,
         # expired keys left for the master's DEL); `replica` is set on a master for a
@@ -138,7 +145,7 @@ class Client:
         """Whether any of the rare states holds (what ``special`` says)."""
         return (not self._authenticated or self._multi is not None or self._subscriptions != 0
                 or self._outbox is not None or self._replies_muted or self._tracking is not None or self._is_master
-                or self._no_touch or self._monitoring or self._replica is not None)
+                or self._no_touch or self._monitoring or self._replica is not None or self._asking)
 
     def is_local(self) -> bool:
         """Connected over loopback: what ``enable-debug-command local`` and
@@ -157,6 +164,8 @@ class Client:
         self.authenticated = self.user.logs_in_freely()
         self.no_evict = False
         self.no_touch = False
+        self.asking = False
+        self.readonly = False
         self.set_reply_mode(b"ON")
 
     def forget_state(self) -> None:

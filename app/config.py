@@ -511,7 +511,8 @@ PARAMETERS = [
     _enum_parameter("enable-module-command", "no", "no yes local", mutable=False),
     # Scripts and functions (none here): how long one may run before others get BUSY.
     _int_parameter("busy-reply-threshold", "5000", 0, LLONG_MAX, aliases=("lua-time-limit",)),
-    # Cluster mode, which this server does not have: stored and reported.
+    # Cluster mode (app/cluster/): cluster-announce-tls-port is stored and reported only
+    # (no TLS here).
     _bool_parameter("cluster-enabled", "no", mutable=False),
     _string_parameter("cluster-config-file", "nodes.conf", mutable=False),
     _int_parameter("cluster-port", "0", 0, 65535, mutable=False),
@@ -633,8 +634,8 @@ def _rewrite_lines(config: Config, parameter: Parameter) -> tuple[list[str], boo
     at_default = value == parameter.parse(parameter.default)
     if name == "save":  # one line per save point, always: 'save ""' keeps Redis' defaults away
         return ([f"save {seconds} {changes}" for seconds, changes in value] or ['save ""']), True
-    if name == "replicaof":
-        return ([] if value is None else [f"replicaof {value[0]} {value[1]}"]), True
+    if name == "replicaof":  # a cluster node's master is in nodes.conf, never here (Redis drops the line)
+        return ([] if value is None or config["cluster-enabled"] else [f"replicaof {value[0]} {value[1]}"]), True
     if name == "dir":
         return [f"dir {quote(value)}"], True
     if name == "client-output-buffer-limit":

@@ -41,7 +41,8 @@ from app.client import Client
 from app.commands import COMMANDS
 from app.commands.arguments import c_string
 from app.commands.registry import Command
-from app.commands.transactions import abort_exec
+from app.commands.transactions import abort_exec, discard_transaction
+from app.cluster.routing import asking_spent
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
@@ -247,6 +248,10 @@ def _apply_rules(client: Client, argv: list[bytes]):
     if refusal is None and not client.user.unrestricted:  # ACL rules (app/acl.py)
         refusal = acl.check(client, entry, argv)
     server = client.server
+    redirected = False
+    if refusal is None and server.cluster is not None:  # MOVED, ASK, CROSSSLOT... (app/cluster/routing.py)
+        refusal = server.cluster.route(client, entry, argv)
+        redirected = refusal is not None
     if refusal is None and server.write_refusal is not None and not client.is_master:
         refusal = _refused_write(client, entry, argv)  # MISCONF, READONLY on a replica, NOREPLICAS
     if refusal is None and server.refuses_stale and not client.is_master and server.master_link_down():
@@ -258,7 +263,10 @@ def _apply_rules(client: Client, argv: list[bytes]):
     client.last_command = entry.name if entry is not None else "NULL"  # CLIENT LIST cmd=
     if server.pause_end and refusal is None:  # CLIENT PAUSE: wait, the lock released
         server.hold_while_paused(client, entry)
-        if server.write_refusal is not None and not client.is_master:
+        if server.cluster is not None:  # a manual failover moved our slots meanwhile: MOVED
+            refusal = server.cluster.route(client, entry, argv)
+            redirected = refusal is not None
+        if refusal is None and server.write_refusal is not None and not client.is_master:
             refusal = _refused_write(client, entry, argv)  # a FAILOVER made this server a replica meanwhile
     server.keyspace.obeying_master = client.is_master  # a replica's master sees expired keys
     server.keyspace.touching = not client.no_touch or entry is None or entry.name == "touch"
@@ -277,10 +285,17 @@ def _apply_rules(client: Client, argv: list[bytes]):
         entry.stats.rejected_calls += 1
     if client.multi is not None:
         client.multi_failed = True  # EXEC will answer EXECABORT
-    # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort).
-    reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
+    # A refused EXEC still ends the transaction, quoting why (Redis: execCommandAbort);
+    # one redirected elsewhere ends it too, answering the redirection itself.
+    if redirected and entry.name == "exec":
+        discard_transaction(client)
+        reply = refusal
+    else:
+        reply = abort_exec(client, refusal) if entry is not None and entry.name == "exec" else refusal
     if reply.__class__ is ReplyError:
         server.count_error(reply)
+    if client.asking:
+        asking_spent(client, entry)
     return entry, start, _delivered(client, reply)
 
 
@@ -294,6 +309,8 @@ def _after_call(client: Client, entry: Command, argv: list[bytes], reply):
         monitor.feed(server, client, argv)  # after the reply, as Redis: a monitor's own PING
     if client.tracking is not None:
         _track(client, entry, argv)
+    if client.asking:
+        asking_spent(client, entry)
     return reply
 
 

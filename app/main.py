@@ -41,11 +41,8 @@ def main(argv: list[str]) -> int:
     except StartupError as error:
         print(f"*** FATAL CONFIG ERROR ***\n{error}", file=sys.stderr)
         return 1
-    if config["cluster-enabled"]:
-        # Better no start than a standalone server that a cluster's clients and nodes
-        # would take for a cluster node.
-        print("*** FATAL CONFIG ERROR ***\ncluster-enabled yes: cluster mode is not available in this server yet",
-              file=sys.stderr)
+    if config["cluster-enabled"] and config["replicaof"]:
+        print("*** FATAL CONFIG ERROR ***\nreplicaof directive not allowed in cluster mode", file=sys.stderr)
         return 1
     log.configure(config["loglevel"], config["logfile"])
     config_file = argv[0] if argv and not argv[0].startswith("--") else ""
@@ -69,6 +66,11 @@ def main(argv: list[str]) -> int:
         listeners = open_listeners(state)
     except OSError as error:
         log.warning(str(error.strerror or error))
+        return 1
+    state.cluster = None  # a standalone server (app/cluster/state.py otherwise)
+    if config["cluster-enabled"] and not start_cluster(state):
+        for listener in listeners:
+            listener.server_close()
         return 1
 
     def request_shutdown(signum, _frame):
@@ -101,6 +103,16 @@ def main(argv: list[str]) -> int:
         for listener in listeners:
             listener.server_close()
         return 1
+    if state.cluster is not None:
+        with state.keyspace.lock:
+            state.cluster.slot_keys.rebuild()
+            verified = state.cluster.verify_with_data()  # keys of slots it does not serve
+        if not verified:
+            log.warning("You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting.")
+            for listener in listeners:
+                listener.server_close()
+            return 1
+        state.cluster.run()  # the bus's links and cron, now that the data is here
     if not answer_while_loading:
         start_accepting(state, listeners)
     log.notice("Ready to accept connections tcp")
@@ -111,6 +123,32 @@ def main(argv: list[str]) -> int:
     state.aof.start_cron(state.shutdown_requested)
     state.snapshots.start_cron(state.shutdown_requested, lambda: state.aof.rewriting)
     serve(state)
+
+
+def start_cluster(state: ServerState) -> bool:
+    """Cluster mode (Redis: clusterInit): load nodes.conf, or make a new node and write
+    it, and listen on the bus port; False (after saying why) if that cannot be done."""
+    from app.cluster.nodes import NodesConfError
+    from app.cluster.state import ClusterState
+
+    config = state.config
+    if not config["cluster-port"] and config["port"] > 65535 - 10000:
+        log.warning("Redis port number too high. Cluster communication port is 10,000 port numbers higher than "
+                    "your Redis port. Your Redis port number must be 55535 or less.")
+        return False
+    cluster = ClusterState(state)
+    try:
+        cluster.load_or_create()
+        cluster.start()
+    except NodesConfError as error:
+        log.warning(str(error))
+        return False
+    except OSError as error:
+        log.warning(f"Cluster mode cannot start: {error.strerror or error}")
+        return False
+    state.cluster = cluster
+    log.notice(f"Running mode=cluster, port={config['port']}.")
+    return True
 
 
 def bytes_to_load(state: ServerState) -> int:

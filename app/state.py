@@ -50,7 +50,7 @@ class ServerState:
     ``special`` says whether the server is in any of the rare states below, each of
     which brings rules of its own to every command: writes refused (MISCONF, READONLY,
     NOREPLICAS), a replica that must not serve stale data, loading, a busy script,
-    CLIENT PAUSE, maxmemory set. The dispatcher tests that one attribute instead of six,
+    CLIENT PAUSE, maxmemory set, cluster mode (every keyed command is routed). The dispatcher tests that one attribute instead of six,
     as it does `Client.special` (app/client.py), which `rare_state` keeps exact.
     """
 
@@ -60,6 +60,7 @@ class ServerState:
     busy_script = rare_state("busy_script")
     pause_end = rare_state("pause_end")
     maxmemory = rare_state("maxmemory")
+    cluster = rare_state("cluster")
 
     def __init__(self, config: Config, config_file: str = ""):
         # The rare states' own attributes, before the first of them is set below (each
@@ -68,6 +69,7 @@ class ServerState:
         self._refuses_stale = self._loading = False
         self._pause_end = 0.0
         self._maxmemory = 0
+        self._cluster = None
         self.config = config
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
@@ -90,6 +92,7 @@ class ServerState:
         self.scripting = Scripting(self)  # EVAL's scripts (app/scripting/), Lua loaded on first use
         self.functions = Functions(self)  # FUNCTION LOAD's libraries, part of the dataset
         self.migrate_connections = MigrateConnections()  # MIGRATE's targets (app/cluster/migrate.py)
+        self.cluster = None  # cluster mode's state (app/cluster/state.py), set by app/main.py
         self.snapshots.functions = self.functions  # SAVE and BGSAVE write the libraries too
         self.busy = BusyScript(self)
         self.busy_script = None  # the script past busy-reply-threshold: others hear BUSY
@@ -122,7 +125,8 @@ class ServerState:
     def in_rare_state(self) -> bool:
         """Whether any of the rare states holds (what ``special`` says)."""
         return (self._write_refusal is not None or self._refuses_stale or self._loading
-                or self._busy_script is not None or self._pause_end != 0 or self._maxmemory != 0)
+                or self._busy_script is not None or self._pause_end != 0 or self._maxmemory != 0
+                or self._cluster is not None)
 
     def outbox_writer(self) -> OutboxWriter:
         """The thread that writes subscribers' queues, started with the first subscriber."""

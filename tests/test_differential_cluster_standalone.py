@@ -6,7 +6,8 @@ from __future__ import annotations
 import subprocess
 
 from tests.differential import compare
-from tests.helpers import PROGRAM, free_port
+from tests.cluster_helpers import free_port_pair as free_cluster_port
+from tests.helpers import PROGRAM, free_port, start_ours
 
 SCRIPT = """
     CLUSTER KEYSLOT a
@@ -44,8 +45,20 @@ def test_cluster_commands_answer_as_a_standalone_redis(server, reference):
     compare(server.port, reference.port, SCRIPT)
 
 
-def test_cluster_mode_is_refused_at_start_rather_than_faked():
-    result = subprocess.run([str(PROGRAM), "--port", str(free_port()), "--cluster-enabled", "yes"],
-                            capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
-    assert result.returncode == 1
-    assert "cluster mode is not available in this server yet" in result.stderr
+def test_cluster_enabled_starts_a_cluster_node(tmp_path):
+    """``cluster-enabled yes`` starts cluster mode: a node of its own, saved in nodes.conf
+    in ``dir`` (tests/test_cluster_*.py test the rest)."""
+    port = free_cluster_port()
+    with start_ours("--cluster-enabled", "yes", "--dir", str(tmp_path), port=port) as node:
+        with node.raw() as connection:
+            assert connection.call("INFO", "cluster") == b"$30\r\n# Cluster\r\ncluster_enabled:1\r\n\r\n"
+            name = connection.call("CLUSTER", "MYID").split(b"\r\n")[1].decode()
+            assert connection.call("CLUSTER", "KEYSLOT", "a") == b":15495\r\n"
+    assert (tmp_path / "nodes.conf").read_text().startswith(f"{name} :{port}@{port + 10000} myself,master - 0 0 0 ")
+
+
+def test_cluster_mode_refuses_replicaof_and_ports_without_room_for_the_bus():
+    for args in (["--port", str(free_port()), "--replicaof", "127.0.0.1 1"], ["--port", "60000"]):
+        result = subprocess.run([str(PROGRAM), *args, "--cluster-enabled", "yes"], capture_output=True, text=True,
+                                timeout=30, stdin=subprocess.DEVNULL)
+        assert result.returncode == 1, result.stdout + result.stderr

@@ -39,7 +39,8 @@ def make_client():
     configuration the string commands read."""
     config = {"proto-max-bulk-len": 512 * 1024 * 1024, "maxmemory": 0, "maxmemory-policy": "noeviction"}
     keyspace = Keyspace()
-    client = SimpleNamespace(server=SimpleNamespace(config=config, keyspace=keyspace), db=keyspace.databases[0])
+    client = SimpleNamespace(server=SimpleNamespace(config=config, keyspace=keyspace, cluster=None),
+                             db=keyspace.databases[0])
     client.db.set(b"l", FakeList())
     client.db.set(b"s", b"str")
     return client

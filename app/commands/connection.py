@@ -35,6 +35,8 @@ def echo(client, message: bytes):
              summary="Change the selected database for the current connection")
 def select(client, index: bytes):
     number = int32(index)
+    if client.server.cluster is not None and number != 0:
+        raise ReplyError("ERR SELECT is not allowed in cluster mode")
     databases = client.server.keyspace.databases
     if not 0 <= number < len(databases):
         raise ReplyError("ERR DB index is out of range")

@@ -23,9 +23,10 @@ What the subcommands do here:
 * change the data: POPULATE, RELOAD, LOADAOF, CHANGE-REPL-ID, REPLICATE;
 * help test clients: ERROR, PROTOCOL, SLEEP, LOG, LEAK;
 * set a switch for tests: SET-ACTIVE-EXPIRE, PAUSE-CRON, AOF-FLUSH-SLEEP,
-  SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD, and a few that have nothing
-  to act on here (no cluster, no scripts, no reply buffers to resize), which answer as
-  Redis does;
+  SET-SKIP-CHECKSUM-VALIDATION, QUICKLIST-PACKED-THRESHOLD, CLUSTERLINK KILL and
+  DROP-CLUSTER-PACKET-FILTER (cluster mode's bus), and a few accepted as Redis accepts
+  them that act on nothing here (no reply buffers to resize; scripts here always refuse
+  the commands flagged ``noscript``);
 * end the process the way Redis does: SEGFAULT, PANIC, ASSERT and OOM write a bug
   report to the log and die by the signal Redis dies by; RESTART and
   CRASH-AND-RECOVER start the server again in the same process, with the same command
@@ -707,13 +708,17 @@ def debug_quicklist_packed_threshold(client, size_arg: bytes):
 
 @_subcommand("set-disable-deny-scripts", 1, 1)
 def debug_set_disable_deny_scripts(client, _flag: bytes):
-    return "OK"  # no scripts here, so nothing they could be denied
+    return "OK"  # accepted: scripts here refuse noscript commands whatever it says
 
 
 @_subcommand("drop-cluster-packet-filter", 1, 1)
 def debug_drop_cluster_packet_filter(client, packet_type: bytes):
-    integer(packet_type)
-    return "OK"  # no cluster bus here: no packet to drop
+    # Bus messages of that type are counted, then ignored (app/cluster/gossip.py); -1
+    # drops none. A standalone server accepts it too, with no bus to apply it to.
+    kind = integer(packet_type)
+    if client.server.cluster is not None:
+        client.server.cluster.drop_packet_filter = kind
+    return "OK"
 
 
 @_subcommand("replybuffer", 2, 2)
@@ -725,15 +730,32 @@ def debug_replybuffer(client, setting: bytes, value: bytes):
         if c_string(value).lower() not in (b"never", b"reset"):
             integer(value)
     elif setting != b"resizing":
-        raise _unknown_subcommand(b"replybuffer")
+        raise _unknown_subcommand(client.argv[1])  # as typed
     return "OK"
 
 
 @_subcommand("clusterlink", 3, 3)
-def debug_clusterlink(client, action: bytes, _direction: bytes, _node: bytes):
+def debug_clusterlink(client, action: bytes, direction: bytes, name: bytes):
+    """DEBUG CLUSTERLINK KILL TO|FROM|ALL <node>: close our bus link to that node, its
+    link to us, or both; the cron connects again (tests of the bus use it)."""
     if c_string(action).lower() != b"kill":
-        raise _unknown_subcommand(b"clusterlink")
-    raise ReplyError("ERR Debug option only available for cluster mode enabled setup!")
+        raise _unknown_subcommand(client.argv[1])  # as typed
+    cluster = client.server.cluster
+    if cluster is None:
+        raise ReplyError("ERR Debug option only available for cluster mode enabled setup!")
+    node = cluster.lookup(name)
+    if node is None:
+        raise ReplyError(f"ERR Unknown node {text(name)}")
+    links = {b"to": (node.link,), b"from": (node.inbound_link,), b"all": (node.link, node.inbound_link)}
+    chosen = links.get(c_string(direction).lower())
+    if chosen is None:
+        # Redis sends this error and then +OK as well, two replies to one command; one
+        # is sent here, so that the client's replies stay in step.
+        raise ReplyError(f"ERR Unknown direction {text(direction)}")
+    for link in chosen:
+        if link is not None:
+            cluster.free_link(link)
+    return "OK"
 
 
 @_subcommand("mallctl", 1, None)

@@ -213,6 +213,8 @@ def copy(client, source: bytes, destination: bytes, *options: bytes):
             raise ReplyError(SYNTAX_ERROR)
         i += 1
     db = client.db
+    if client.server.cluster is not None and target.index != 0:
+        raise ReplyError("ERR Copying to another database is not allowed in cluster mode")
     if target is db and source == destination:
         raise ReplyError(SAME_OBJECT)
     value = db.lookup_read(source)
@@ -230,6 +232,8 @@ def copy(client, source: bytes, destination: bytes, *options: bytes):
 @_generic("move", arity=3, flags="write fast", keys=[KeySpec(1, "RW access update")], since="1.0.0",
           summary="Move a key to another database")
 def move(client, key: bytes, index: bytes):
+    if client.server.cluster is not None:
+        raise ReplyError("ERR MOVE is not allowed in cluster mode")  # there is only database 0
     target = _database(client, index)
     db = client.db
     if target is db:

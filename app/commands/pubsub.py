@@ -107,17 +107,25 @@ def sunsubscribe(client, *channels: bytes):
          complexity="O(N+M) where N is the number of clients subscribed to the receiving channel and M is the "
                     "total number of subscribed patterns (by any client).")
 def publish(client, channel: bytes, message: bytes):
-    # Replicas publish it to their own subscribers too; the AOF does not keep it.
-    client.server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
-    return client.server.pubsub.publish(channel, message)
+    server = client.server
+    if server.cluster is not None:
+        server.cluster.propagate_publish(channel, message)  # every node of the cluster, over the bus
+    else:
+        # Replicas publish it to their own subscribers too; the AOF does not keep it.
+        server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
+    return server.pubsub.publish(channel, message)
 
 
 @_pubsub("spublish", arity=3, flags="pubsub loading stale fast", keys=[KeySpec(1, "not_key")], since="7.0.0",
          summary="Post a message to a shard channel",
          complexity="O(N) where N is the number of clients subscribed to the receiving shard channel.")
 def spublish(client, channel: bytes, message: bytes):
-    client.server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
-    return client.server.pubsub.spublish(channel, message)
+    server = client.server
+    if server.cluster is not None:
+        server.cluster.propagate_publish_shard(channel, message)  # the other nodes of this shard
+    else:
+        server.keyspace.propagation.to_replicas_only(client.db.index, client.argv)
+    return server.pubsub.spublish(channel, message)
 
 
 # --------------------------------------------------------------------------- PUBSUB

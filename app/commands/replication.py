@@ -128,6 +128,8 @@ def wait(client, numreplicas: bytes, timeout: bytes):
 
 def _replicaof(client, host: bytes, port: bytes):
     server = client.server
+    if server.cluster is not None:
+        raise ReplyError("ERR REPLICAOF not allowed in cluster mode.")  # CLUSTER REPLICATE says whom to follow
     if server.replication.failover is not None:
         raise ReplyError("ERR REPLICAOF not allowed while failing over.")
     if host.lower() == b"no" and port.lower() == b"one":

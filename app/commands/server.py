@@ -540,7 +540,7 @@ def _info_errorstats(server) -> dict:
 
 
 def _info_cluster(server) -> dict:
-    return {"cluster_enabled": 0}
+    return {"cluster_enabled": 0 if getattr(server, "cluster", None) is None else 1}
 
 
 # name -> (title, fields), in the order INFO prints them
@@ -686,6 +686,8 @@ def flushall(client, *mode: bytes):
          summary="Swaps two Redis databases",
          complexity="O(N) where N is the count of clients watching or blocking on keys from both databases.")
 def swapdb(client, index1: bytes, index2: bytes):
+    if client.server.cluster is not None:
+        raise ReplyError("ERR SWAPDB is not allowed in cluster mode")  # there is only database 0
     first = int32(index1, "ERR invalid first DB index")
     second = int32(index2, "ERR invalid second DB index")
     keyspace = client.server.keyspace

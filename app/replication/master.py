@@ -427,9 +427,13 @@ class Replication:
             self.feed(PING)
 
     def _failover_pause(self) -> bool:
-        """A FAILOVER with a TIMEOUT holds the stream still while writes are paused: not
-        even a PING then, as in Redis (its replicationCron)."""
-        return self.failover is not None and self.failover.timed and bool(self.server.pause_end)
+        """A FAILOVER with a TIMEOUT, or a cluster's manual failover (CLUSTER FAILOVER),
+        holds the stream still while writes are paused: not even a PING then, as in
+        Redis (its replicationCron)."""
+        if not self.server.pause_end:
+            return False
+        cluster = self.server.cluster
+        return (self.failover is not None and self.failover.timed) or (cluster is not None and cluster.mf_end != 0)
 
     @property
     def failover_state(self) -> str:

@@ -17,7 +17,9 @@ scripts, which applies the rules that hold inside them (Redis: scriptCall):
    a read-only replica, when the server cannot persist (MISCONF) or lacks replicas
    (``min-replicas-to-write``), and, until the script has written, over ``maxmemory``
    for a command flagged ``denyoom``;
-5. the command runs for the caller (its database as the script selected it, the
+5. in cluster mode, its keys must be served here, and in one slot unless the script
+   allows otherwise (app/cluster/routing.py's `script_refusal`);
+6. the command runs for the caller (its database as the script selected it, the
    script's RESP version), and what it changed joins the script's propagation unit:
    replicas and the AOF get the script's effects, not the script, wrapped in
    MULTI/EXEC when there is more than one (app/propagation.py).
@@ -35,6 +37,7 @@ import time
 from app import acl, monitor
 from app.protocol import NULL_ARRAY, Attributed, CountedError, BigNumber, BigNumberText, DoubleText, Push, Replies, ReplyError, SetReply, Verbatim, format_double
 from app import dispatch  # a module reference: dispatch imports the commands, which import us
+from app.cluster.routing import declared_slot, script_refusal
 from app.propagation import AOF, REPLICAS
 from app.scripting.bridge import Thrown, lua_type
 
@@ -62,6 +65,13 @@ class ScriptRun:
         # command until it has written something (Redis: server.script_oom).
         self.oom = False
         self.busy = False  # past busy-reply-threshold: other clients hear BUSY
+        # Cluster mode: the slot of the keys the script declared (None: it declared
+        # none, and the first key it touches sets it), for `routing.script_refusal`.
+        self.slot = None
+        if self.server.cluster is not None:
+            caller, _start, _refusal = dispatch.lookup(client.argv)
+            if caller is not None:
+                self.slot = declared_slot(caller, client.argv)
 
     def killed(self):
         """The error that stops a script SCRIPT KILL (or FUNCTION KILL) asked to stop."""
@@ -84,6 +94,8 @@ class ScriptRun:
         """The checks Redis makes before a script starts (scriptPrepareForRun)."""
         server = self.server
         client = self.client
+        if self.flags is not None and "no-cluster" in self.flags and server.cluster is not None:
+            return ReplyError("ERR Can not run script on cluster, 'no-cluster' flag is set.")
         if self.flags is not None and "no-writes" not in self.flags:
             if self.read_only and "no-writes" not in self.flags:
                 return ReplyError("ERR Can not execute a script with write flag using *_ro command.")
@@ -167,6 +179,8 @@ class ScriptRun:
                 return refusal.message
         if self.oom and not self.wrote and self.flags is None and "denyoom" in entry.flags:
             return "OOM command not allowed when used memory > 'maxmemory'."
+        if server.cluster is not None:
+            return script_refusal(server.cluster, self, entry, argv)
         return None
 
     def _run(self, argv: list[bytes]):

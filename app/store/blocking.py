@@ -133,6 +133,11 @@ class BlockedClients:
                 # went out when it was served: nothing more is sent for this command.
                 self.propagation.replace()
 
+    def waiters(self) -> list[Waiter]:
+        """Every client blocked on keys, once each (cluster mode redirects them when their
+        keys' slot moves away: app/cluster/routing.py)."""
+        return list({id(waiter): waiter for queue in self._queues.values() for waiter in queue}.values())
+
     def waited_keys(self) -> list[Hashable]:
         """Every key some client is blocked on (SWAPDB looks for those that now exist)."""
         return list(self._queues)

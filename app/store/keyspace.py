@@ -183,6 +183,8 @@ class Database:
         # Only asked when someone listens for "new" events: a SET pays no extra lookup.
         announce_new = keyspace.notify_flags & events.NEW and key not in data
         data[key] = value
+        if keyspace.slot_keys is not None:  # cluster mode: the keys of each slot
+            keyspace.slot_keys.added(self.index, key)
         if keyspace.lfu:  # an overwritten key keeps its counter, as in Redis' dbOverwrite
             self.access.setdefault(key, lfu_new())
         else:
@@ -215,6 +217,8 @@ class Database:
         del self.access[key]
         if key in self.expires:
             self._forget_deadline(key)
+        if self.keyspace.slot_keys is not None:
+            self.keyspace.slot_keys.removed(self.index, key)
         self.changed(key, changes)
         if self.keyspace.blocked.count:
             self.signal_ready(key)  # a stream deleted under a blocked XREADGROUP ends it
@@ -269,6 +273,8 @@ class Database:
         self.sizes = {}
         self._expiring = []
         self._slot = {}
+        if self.keyspace.slot_keys is not None:
+            self.keyspace.slot_keys.flushed(self.index)
         self.keyspace.dirty += count
         if self.keyspace.blocked.count:
             # As Redis' signalFlushedDb: a stream flushed under a blocked XREADGROUP
@@ -334,6 +340,8 @@ class Database:
         del self.access[key]
         self._forget_deadline(key)
         keyspace = self.keyspace
+        if keyspace.slot_keys is not None:
+            keyspace.slot_keys.removed(self.index, key)
         if keyspace.accounting:
             self.account(key, None)
         keyspace.expired_keys += 1
@@ -464,6 +472,9 @@ class Keyspace:
         # has written them (app/persistence/cow.py). Empty, as it almost always is, it
         # costs a write one test.
         self.snapshots: list = []
+        # Cluster mode: the keys of each hash slot (app/cluster/slot_keys.py), told of
+        # every key added or removed; None on a standalone server.
+        self.slot_keys = None
 
     def now(self) -> int:
         """Unix time in ms for expiry decisions: the clock, unless EXEC froze it."""
@@ -528,6 +539,8 @@ class Keyspace:
             contents = getattr(a, name)
             setattr(a, name, getattr(b, name))
             setattr(b, name, contents)
+        if self.slot_keys is not None:
+            self.slot_keys.swapped(first, second)
         # A client blocked on a key of either database may be served from what is there
         # now, or, blocked on a stream that is gone, ended with UNBLOCKED.
         self.signal_waited_keys(first, second)
