@@ -117,7 +117,19 @@ def start_ours(*args: str, port: int | None = None, cwd: str | None = None, conf
         cwd = PLATFORM_FOLDER
     elif cwd is None:
         cwd = scratch = tempfile.mkdtemp(prefix="ours-")
+    if PLATFORM_FOLDER is None:
+        args = _no_sync_delay(args)
     return ServerProcess([str(PROGRAM), *leading, "--port", str(port), *args], port, cwd, scratch, env, own_session)
+
+
+def _no_sync_delay(args) -> tuple[str, ...]:
+    """A master waits ``repl-diskless-sync-delay`` (5 s by default, in Redis too) for more
+    replicas to share a diskless full sync; the tests attach their replicas one at a
+    time, so the servers they start, ours and Redis alike, skip that wait unless the test
+    sets the delay itself (tests/test_replication_diskless.py tries the default)."""
+    if "--repl-diskless-sync-delay" in args:
+        return tuple(args)
+    return ("--repl-diskless-sync-delay", "0", *args)
 
 
 def redis_server_path() -> str | None:
@@ -128,7 +140,7 @@ def start_reference(*args: str, cwd: str, own_session: bool = False) -> ServerPr
     """A real redis-server with persistence off, for differential tests."""
     port = free_port()
     argv = [redis_server_path(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", cwd, *args]
+            "--dir", cwd, *_no_sync_delay(args)]
     return ServerProcess(argv, port, cwd, own_session=own_session)
 
 

@@ -210,8 +210,8 @@ def _length_form_exchange(port: int) -> tuple:
 
 @needs_redis
 def test_a_replica_without_capa_eof_gets_the_length_form_at_once(tmp_path):
-    ours = start_ours()  # repl-diskless-sync yes, repl-diskless-sync-delay 5: the defaults
-    theirs = start_reference(cwd=str(tmp_path))
+    ours = start_ours("--repl-diskless-sync-delay", "5")  # with repl-diskless-sync yes: the defaults
+    theirs = start_reference("--repl-diskless-sync-delay", "5", cwd=str(tmp_path))
     try:
         for server in (ours, theirs):
             redis.Redis(port=server.port).set("k", "v")
