@@ -42,7 +42,7 @@ from app.commands import COMMANDS
 from app.commands.arguments import c_string
 from app.commands.registry import Command
 from app.commands.transactions import abort_exec, discard_transaction
-from app.cluster.routing import asking_spent
+from app.cluster.routing import asking_spent, serves_here
 from app.protocol import ENCODERS, NO_REPLY, ReplyError
 
 NOAUTH = ReplyError("NOAUTH Authentication required.")
@@ -196,15 +196,17 @@ def execute_locked(client: Client, argv: list[bytes]):
     it takes, from a client in none of the rare states (`Client.special`: MULTI,
     subscribed, not logged in...) and allowed everything by ACL, on a server in none of
     its own (`ServerState.special`: writes refused, loading, CLIENT PAUSE, maxmemory...)
-    with no monitor. Such a command costs a handful of tests before it runs, and one
-    after; anything else goes through `_apply_rules` and `_after_call`, which apply
-    every rule in Redis' order."""
+    with no monitor; in cluster mode, with no key or one key of a slot served here and
+    not being moved (`serves_here`). Such a command costs a handful of tests before it
+    runs, and one after; anything else goes through `_apply_rules` and `_after_call`,
+    which apply every rule in Redis' order."""
     entry = SPELLINGS.get(argv[0]) or COMMANDS.get(argv[0].lower())
     server = client.server
     keyspace = server.keyspace
     if (entry is None or entry.subcommands or entry.protected is not None
             or not (len(argv) == entry.arity or -len(argv) <= entry.arity < 0)  # the arity (see `lookup`)
-            or client.special or server.special or server.monitors or not client.user.unrestricted):
+            or client.special or server.special or server.monitors or not client.user.unrestricted
+            or (server.cluster is not None and not serves_here(server.cluster, entry, argv))):
         entry, start, reply = _apply_rules(client, argv)
         if reply is not None:
             return reply  # refused, or queued in MULTI

@@ -50,7 +50,7 @@ class ServerState:
     ``special`` says whether the server is in any of the rare states below, each of
     which brings rules of its own to every command: writes refused (MISCONF, READONLY,
     NOREPLICAS), a replica that must not serve stale data, loading, a busy script,
-    CLIENT PAUSE, maxmemory set, cluster mode (every keyed command is routed). The dispatcher tests that one attribute instead of six,
+    CLIENT PAUSE, maxmemory set. The dispatcher tests that one attribute instead of six,
     as it does `Client.special` (app/client.py), which `rare_state` keeps exact.
     """
 
@@ -60,7 +60,6 @@ class ServerState:
     busy_script = rare_state("busy_script")
     pause_end = rare_state("pause_end")
     maxmemory = rare_state("maxmemory")
-    cluster = rare_state("cluster")
 
     def __init__(self, config: Config, config_file: str = ""):
         # The rare states' own attributes, before the first of them is set below (each
@@ -69,7 +68,6 @@ class ServerState:
         self._refuses_stale = self._loading = False
         self._pause_end = 0.0
         self._maxmemory = 0
-        self._cluster = None
         self.config = config
         self.config_file = config_file
         self.keyspace = Keyspace(config["databases"])
@@ -125,8 +123,7 @@ class ServerState:
     def in_rare_state(self) -> bool:
         """Whether any of the rare states holds (what ``special`` says)."""
         return (self._write_refusal is not None or self._refuses_stale or self._loading
-                or self._busy_script is not None or self._pause_end != 0 or self._maxmemory != 0
-                or self._cluster is not None)
+                or self._busy_script is not None or self._pause_end != 0 or self._maxmemory != 0)
 
     def outbox_writer(self) -> OutboxWriter:
         """The thread that writes subscribers' queues, started with the first subscriber."""

@@ -12,9 +12,9 @@ from types import SimpleNamespace
 import pytest
 
 from app.cluster import bus, failover, gossip
-from app.cluster.bus import CLUSTER_NODE_MASTER, CLUSTER_NODE_MYSELF, CLUSTER_NODE_SLAVE, CLUSTER_OK
+from app.cluster.bus import CLUSTER_FAIL, CLUSTER_NODE_MASTER, CLUSTER_NODE_MYSELF, CLUSTER_NODE_SLAVE, CLUSTER_OK
 from app.cluster.nodes import ClusterNode, NodesConfError, parse_nodes_conf
-from app.cluster.routing import asking_spent
+from app.cluster.routing import asking_spent, serves_here
 from app.cluster.slots import key_slot
 from app.cluster.state import ClusterState
 from app.commands import COMMANDS
@@ -235,6 +235,26 @@ def _key_in(start: int, end: int, prefix: bytes = b"k") -> bytes:
         if start <= key_slot(key) <= end:
             return key
     raise AssertionError
+
+
+def test_the_quick_check_says_here_only_where_route_would(three):
+    """`serves_here` (the dispatcher's fast path) answers True only for commands that
+    `route` runs here; anything it is unsure of goes to `route`."""
+    ours, theirs = _key_in(0, 5460), _key_in(10923, 16383)
+    cases = [(b"GET", ours), (b"SET", ours, b"v"), (b"PING",), (b"GET", theirs), (b"SPUBLISH", theirs, b"m"),
+             (b"MSET", ours, b"1"), (b"DEL", ours), (b"EVAL", b"return 1", b"1", ours)]
+    quick = [serves_here(three, COMMANDS[argv[0].lower()], list(argv)) for argv in cases]
+    assert quick == [True, True, True, False, False, False, False, False]
+    for argv, here in zip(cases, quick):
+        if here:
+            assert _route(three, *argv) is None
+    three.migrating[key_slot(ours)] = three.lookup(B)
+    assert not serves_here(three, COMMANDS[b"get"], [b"GET", ours])  # a slot on its way out: `route` decides
+    del three.migrating[key_slot(ours)]
+    three.state = CLUSTER_FAIL
+    assert not serves_here(three, COMMANDS[b"get"], [b"GET", ours])
+    assert serves_here(three, COMMANDS[b"ping"], [b"PING"])  # no key: served even while down, as `route` says
+    assert _route(three, b"PING") is None
 
 
 def test_keys_of_our_slots_are_served_and_others_redirected(three):

@@ -3,7 +3,8 @@ getNodeByQuery and clusterRedirectClient).
 
 In cluster mode the dispatcher asks `route` about every command of a normal client
 (not our master's stream), right after the ACL check, before MULTI queues it and before
-EXEC runs the queue. The keys come from the command table's key specs
+EXEC runs the queue; the common command, with no key or one key of a slot served here,
+is told apart first by `serves_here`, in a few tests. The keys come from the command table's key specs
 (app/commands/keyspecs.py); all of them must hash to one slot, and then:
 
 - nobody serves that slot: ``CLUSTERDOWN Hash slot not served``;
@@ -136,6 +137,22 @@ def asking_spent(client, entry) -> None:
     a transaction is open (MULTI keeps it until EXEC or DISCARD)."""
     if client.multi is None and (entry is None or entry.name != "asking"):
         client.asking = False
+
+
+def serves_here(cluster, entry, argv: list[bytes]) -> bool:
+    """Whether `route` would surely run this command here, answered without reading
+    its key specs: the common case of a command that names no key, or one key
+    (``Command.single_key``) of a slot this node serves and is not moving away, the
+    cluster being up. False sends the command through `route` itself."""
+    position = entry.single_key
+    if position is None:
+        return False
+    if position < 0:
+        return True  # no key: served wherever it is sent
+    if position >= len(argv) or cluster.state != CLUSTER_OK:
+        return False
+    slot = key_slot(argv[position])
+    return cluster.slots[slot] is cluster.myself and slot not in cluster.migrating
 
 
 def _writes(client, entry, argv: list[bytes]) -> bool:

@@ -108,6 +108,18 @@ class Command:
     # EVAL and FCALL: the flags a call has, which the script's shebang decides (Redis:
     # getCommandFlags); the dispatcher asks only when a write or OOM refusal is in force.
     flags_of: Callable | None = None
+    # Cluster mode's quick routing (app/cluster/routing.py `serves_here`): the position
+    # of the one key this command names, -1 if it names none, None if it may name more
+    # or moves them (the dispatcher then routes it in full).
+    single_key: int | None = field(init=False, default=None)
+
+    def __post_init__(self):
+        specs = self.key_specs
+        if not specs:
+            self.single_key = -1
+        elif (len(specs) == 1 and not (specs[0].keynum or specs[0].keyword or specs[0].unknown)
+              and specs[0].last == 0 and self.name not in ("migrate", "sort", "sort_ro")):
+            self.single_key = specs[0].index
 
     def flags_for(self, client, argv: list[bytes]) -> frozenset[str]:
         return self.flags if self.flags_of is None else self.flags_of(self, client, argv)
