@@ -7,6 +7,7 @@ redis-py's cluster client, Pub/Sub across nodes, and a reshard with redis-cli.""
 from __future__ import annotations
 
 import subprocess
+import threading
 
 import pytest
 import redis
@@ -269,21 +270,70 @@ def test_publish_reaches_subscribers_of_every_node(clusters):
 
 
 def test_redis_cli_reshards_slots_with_their_keys(clusters):
+    """redis-cli moves 200 slots from node 0 to node 2 while a client writes and reads
+    keys of those slots through redis-py (which follows MOVED and ASK): no reply is
+    wrong, and no key is lost."""
     ours, _real = clusters
     client = RedisCluster(host="127.0.0.1", port=ours[0].port, socket_timeout=TIMEOUT)
+    writer = None
     try:
         keys = [f"reshard:{n}" for n in range(300)]
         for key in keys:
             client.set(key, key)
+        live = [key for key in (f"live:{n}".encode() for n in range(20000)) if key_slot(key) < 200][:40]
+        writer = _LiveWriter(ours[0].port, live)
         source, target = ours[0].myid(), ours[2].myid()
         result = subprocess.run(
             ["redis-cli", "--cluster", "reshard", ours[0].address, "--cluster-from", source, "--cluster-to", target,
              "--cluster-slots", "200", "--cluster-yes"],
             capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
         assert result.returncode == 0, strip_colors(result.stdout + result.stderr)
+        last = writer.stop()
+        assert not writer.wrong, writer.wrong[:5]
+        assert writer.rounds >= 2  # it wrote through the whole reshard, and some
         ours.wait_until_agreed()
         ours.check()
+        moved = [key for key in live if ours[2].call("CLUSTER", "COUNTKEYSINSLOT", str(key_slot(key))) != b":0\r\n"]
+        assert moved, "the reshard moved none of the slots the client wrote to"
         client = RedisCluster(host="127.0.0.1", port=ours[1].port, socket_timeout=TIMEOUT)
         assert [client.get(key) for key in keys] == [key.encode() for key in keys]
+        assert {key: client.get(key) for key in live} == last
     finally:
+        if writer is not None:
+            writer.stop()
         client.close()
+
+
+class _LiveWriter:
+    """A client that keeps writing each key then reading it back, in a thread, and
+    notes any reply that is not what it has just written."""
+
+    def __init__(self, port: int, keys: list[bytes]):
+        self.client = RedisCluster(host="127.0.0.1", port=port, socket_timeout=TIMEOUT)
+        self.keys = keys
+        self.wrong: list = []
+        self.last: dict[bytes, bytes] = {}
+        self.rounds = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            while self.running:
+                for key in self.keys:
+                    value = b"%s:%d" % (key, self.rounds)
+                    self.client.set(key, value)
+                    self.last[key] = value
+                    got = self.client.get(key)
+                    if got != value:
+                        self.wrong.append((key, value, got))
+                self.rounds += 1
+        except Exception as error:  # noqa: BLE001 - an error is a wrong reply too
+            self.wrong.append(repr(error))
+
+    def stop(self) -> dict[bytes, bytes]:
+        self.running = False
+        self.thread.join(TIMEOUT)
+        self.client.close()
+        return dict(self.last)
