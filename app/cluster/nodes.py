@@ -327,11 +327,15 @@ def format_nodes_conf(nodes, myself: ClusterNode, current_epoch: int, last_vote_
     return "\n".join(lines) + "\n"
 
 
-def write_nodes_conf(path: str, text: str) -> None:
-    """Replace nodes.conf whole, or leave the old one: a temporary file, fsync, rename."""
+def write_nodes_conf(path: str, text: str, sync: bool = True) -> None:
+    """Replace nodes.conf whole, or leave the old one: a temporary file, then a rename.
+    With ``sync``, the file is on disk before it replaces the old one, so a crash
+    leaves one whole or the other. Without, a crash may lose the change (the old file
+    may come back), which only changes that can be learnt again from the cluster afford."""
     temporary = f"{path}.tmp-{os.getpid()}"
     with open(temporary, "w", encoding="latin-1") as handle:
         handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            handle.flush()
+            os.fsync(handle.fileno())
     os.replace(temporary, path)
