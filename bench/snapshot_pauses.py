@@ -2,7 +2,7 @@
 longest PING while it runs, and how much the server's memory grows, ours next to a real
 redis-server in the same run.
 
-    python3 bench/snapshot_pauses.py [KEYS] [--busy] [--resync]    (default 1,000,000 keys)
+    python3 bench/snapshot_pauses.py [KEYS] [--busy] [--resync [--real-replica]]    (default 1,000,000 keys)
 
 Each server is started with setsid, in a session of its own, as a daemon runs (the
 kernel schedules by session here). The keys are strings of 20 bytes (DEBUG POPULATE).
@@ -11,7 +11,10 @@ server's resident memory is read from /proc every 20 ms meanwhile. ``--busy`` ke
 core busy with another process during the measurement, as on a loaded machine.
 ``--resync`` measures a full sync instead: a second server of the same kind becomes the
 replica of the first (diskless, without the delay that gathers replicas, as each
-server's default would take), from REPLICAOF until the replica's link is up.
+server's default would take), from REPLICAOF until the replica's link is up;
+``--real-replica`` makes that replica a real redis-server for both, so that the pauses
+measured are the master's own, not those of two Python processes (our master and our
+replica, which loads what it receives) sharing this machine's two cores.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def _syncing(replica: redis.Redis) -> bool:
     return info["master_link_status"] != "up" or bool(info.get("master_sync_in_progress"))
 
 
-def measure(argv: list[str], keys: int, folder: str, resync: bool) -> dict:
+def measure(argv: list[str], keys: int, folder: str, resync: bool, replica_argv: list[str] | None = None) -> dict:
     port, process = _start(argv, folder)
     replica_process = None
     try:
@@ -70,7 +73,7 @@ def measure(argv: list[str], keys: int, folder: str, resync: bool) -> dict:
         sock = socket.create_connection(("127.0.0.1", port))
         if resync:
             os.makedirs(os.path.join(folder, "replica"))
-            replica_port, replica_process = _start(argv, os.path.join(folder, "replica"))
+            replica_port, replica_process = _start(replica_argv or argv, os.path.join(folder, "replica"))
             wait_for_port(replica_port, replica_process, timeout=30)
             replica = redis.Redis(port=replica_port)
             client.config_set("repl-diskless-sync-delay", 0)
@@ -112,15 +115,17 @@ def main() -> None:
     keys = int(args[0]) if args else 1_000_000
     busy = "--busy" in sys.argv
     resync = "--resync" in sys.argv
+    real = [shutil.which("redis-server"), "--save", "", "--bind", "127.0.0.1", "--enable-debug-command", "yes"]
+    replica_argv = real if "--real-replica" in sys.argv else None
     stop = multiprocessing.Event()
     spinner = multiprocessing.Process(target=_spin, args=(stop,)) if busy else None
     if spinner is not None:
         spinner.start()
     try:
         for name, argv in (("ours", [str(ROOT / "your_program.sh"), "--save", "", "--enable-debug-command", "yes"]),
-                           ("redis", [shutil.which("redis-server"), "--save", "", "--bind", "127.0.0.1", "--enable-debug-command", "yes"])):
+                           ("redis", real)):
             with tempfile.TemporaryDirectory() as folder:
-                result = measure(argv, keys, folder, resync)
+                result = measure(argv, keys, folder, resync, replica_argv)
             print(f"{name:5}: {'full sync' if resync else 'BGSAVE'} of {keys:,} keys took {result['seconds']:.2f} s; worst PING of "
                   f"{result['pings']} {result['worst_ms']:.1f} ms; memory {result['before_mb']:.0f} MB, "
                   f"grew {result['growth_mb']:.0f} MB ({100 * result['growth_mb'] / result['before_mb']:.0f}%)")

@@ -85,3 +85,24 @@ def test_bgsave_writes_one_instant_while_twenty_clients_write(tmp_path):
     with start_ours("--dir", str(loaded_dir), "--enable-debug-command", "yes") as loaded:
         with RawConnection(loaded.port) as raw:
             assert raw.call("DEBUG", "DIGEST") == digest_at_start
+
+
+def test_the_switch_interval_is_short_while_a_snapshot_runs_and_restored_after():
+    """While any snapshot is written, threads hand the GIL over every millisecond, so
+    that a client waits less for the snapshot's thread; the last one to end restores
+    Python's interval (app/persistence/cow.py)."""
+    import sys
+
+    from app.persistence.cow import SNAPSHOT_SWITCH_INTERVAL, PointInTime
+    from app.store.keyspace import Keyspace
+
+    keyspace = Keyspace(16)
+    keyspace.databases[0].set(b"k", b"v")
+    before = sys.getswitchinterval()
+    first, second = PointInTime(keyspace), PointInTime(keyspace)
+    assert sys.getswitchinterval() == SNAPSHOT_SWITCH_INTERVAL
+    first.finish()
+    assert sys.getswitchinterval() == SNAPSHOT_SWITCH_INTERVAL  # the other still runs
+    second.finish()
+    second.finish()  # finishing twice changes nothing
+    assert sys.getswitchinterval() == before

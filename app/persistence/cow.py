@@ -37,10 +37,19 @@ empty otherwise): one test of an empty list per write the rest of the time.
 
 from __future__ import annotations
 
+import sys
+
 from app.store.keyspace import copy_value
 from app.store.zset import SortedSet
 
 CHUNK_KEYS = 512  # keys read per hold of the lock: short enough that no client waits long
+# While a snapshot is written, its thread serializes without a pause, and a client's
+# thread must take the GIL from it (and from the thread sending the file to a replica):
+# Python makes a waiting thread wait a whole switch interval (5 ms by default) before
+# the holder lets go, once per contender. A shorter interval while any snapshot runs
+# halved the worst PING during a full sync of a million keys (35-42 ms -> 17-22 ms:
+# `bench/snapshot_pauses.py --resync --real-replica`); the default comes back after.
+SNAPSHOT_SWITCH_INTERVAL = 0.001
 
 
 class _Part:
@@ -66,6 +75,9 @@ class PointInTime:
         self.functions = list(functions)  # the libraries' code: a few small bytes objects
         self.parts = [_Part(db.index, db.data, db.expires) for db in keyspace.databases if db.data]
         self._by_dict = {id(part.data): part for part in self.parts}
+        if not keyspace.snapshots:
+            keyspace.switch_interval = sys.getswitchinterval()
+            sys.setswitchinterval(SNAPSHOT_SWITCH_INTERVAL)
         keyspace.snapshots.append(self)
 
     def keep(self, data: dict, expires: dict, key: bytes, copy: bool) -> None:
@@ -94,6 +106,8 @@ class PointInTime:
         snapshots = self.keyspace.snapshots
         if self in snapshots:
             snapshots.remove(self)
+            if not snapshots:
+                sys.setswitchinterval(self.keyspace.switch_interval)
         for part in self.parts:
             part.kept = {}
 

@@ -472,6 +472,7 @@ class Keyspace:
         # has written them (app/persistence/cow.py). Empty, as it almost always is, it
         # costs a write one test.
         self.snapshots: list = []
+        self.switch_interval = 0.005  # Python's, put back when the last snapshot ends (cow.py)
         # Cluster mode: the keys of each hash slot (app/cluster/slot_keys.py), told of
         # every key added or removed; None on a standalone server.
         self.slot_keys = None
