@@ -263,3 +263,25 @@ def test_values_that_are_themselves_commands_are_read_as_values():
              for number in range(2 * aof.WALK_COMMANDS + 100)]
     data = b"#TS:1700000000\r\n" + b"".join(encode_command(argv) for argv in argvs)
     assert aof.parse_commands(data) == careful_parse(data) == (argvs, len(data), None)
+
+
+def test_install_fills_an_empty_database_in_bulk_as_set_would():
+    """`rdb.install` stores a database's keys in one go when it is empty and nothing
+    listens (`Database.set_loaded`), with their deadlines and access times as `set`
+    gives them; a database that is not empty, or a key given twice, goes one `set` at
+    a time."""
+    from app.persistence.rdb import LoadedKey, install
+    from app.store.keyspace import Keyspace
+
+    keys = [LoadedKey(0, b"a", b"1", None), LoadedKey(0, b"b", b"2", 4_000_000_000_000),
+            LoadedKey(1, b"c", b"3", None), LoadedKey(1, b"c", b"4", None)]
+    bulk, one_by_one = Keyspace(16), Keyspace(16)
+    install(bulk, keys)
+    for db, key, value, deadline in keys:
+        one_by_one.databases[db].set(key, value, deadline=deadline)
+    for index in (0, 1):
+        ours, theirs = bulk.databases[index], one_by_one.databases[index]
+        assert ours.data == theirs.data and ours.expires == theirs.expires
+        assert set(ours.access) == set(theirs.access) and sorted(ours._expiring) == sorted(theirs._expiring)
+    assert bulk.dirty == 0
+    assert bulk.databases[0].set_loaded([b"z"], [b"9"], []) is False  # not empty: `set` one by one

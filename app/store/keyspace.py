@@ -207,6 +207,26 @@ class Database:
         if announce_new:
             self.notify(events.NEW, "new", key)
 
+    def set_loaded(self, keys: list[bytes], values: list, deadlines: list[tuple[bytes, int]]) -> bool:
+        """Store keys read from a file (`rdb.install`) as `set` would, one dict update
+        for all of them instead of a call per key, provided this database is empty and
+        nothing `set` tells of a change is listening: no snapshot, WATCH, tracking,
+        blocked client or "new" key event, no memory accounting, no cluster. False (and
+        nothing done) otherwise: the caller then sets them one by one."""
+        keyspace = self.keyspace
+        if (self.data or keyspace.snapshots or keyspace.watched or keyspace.tracking_active or keyspace.blocked.count
+                or keyspace.notify_flags & events.NEW or keyspace.accounting or keyspace.slot_keys is not None):
+            return False
+        data = dict(zip(keys, values))  # empty before: the new dicts replace the old, as `clear` does
+        if len(data) != len(keys):  # a key twice (a damaged file): `set` knows what to keep
+            return False
+        self.data = data
+        self.access = dict.fromkeys(keys, lfu_new() if keyspace.lfu else keyspace.clock)
+        for key, deadline in deadlines:
+            self._store_deadline(key, deadline)
+        keyspace.dirty += len(keys)
+        return True
+
     def delete(self, key: bytes, changes: int = 1) -> bool:
         """Delete ``key``; True if it existed (and had not expired). ``changes`` as in `set`."""
         if self.lookup(key, touch=False) is None:
