@@ -22,6 +22,8 @@ def parse_int(data: bytes) -> int | None:
     Python's ``int()`` is far more forgiving (" 1", "+1", "1_000", "01" all parse), and
     Redis rejects every one of those, so replies would differ.
     """
+    if data.isdigit() and len(data) < 19 and (data[0] != 48 or len(data) == 1):
+        return int(data)  # the common case: up to 18 digits, no sign, no leading zero, in range
     if not data or len(data) > 20:
         return None
     if data == b"0":

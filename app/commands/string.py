@@ -361,15 +361,23 @@ def setrange(client, key: bytes, offset_arg: bytes, data: bytes):
 
 def _add_to_integer(client, key: bytes, increment: int) -> int:
     db = client.db
-    value = get_string(db, key, read=False)
-    current = 0 if value is None else parse_int(bytes(value))
+    value = db.lookup(key)  # `get_string(read=False)`, unrolled: INCR is a hot command
+    if value is None:
+        current = 0
+    elif value.__class__ is bytes:
+        current = parse_int(value)
+    elif isinstance(value, STRING_TYPES):
+        current = parse_int(bytes(value))
+    else:
+        raise wrong_type()
     if current is None:
         raise ReplyError(NOT_INTEGER)
     result = current + increment
     if not INT64_MIN <= result <= INT64_MAX:
         raise ReplyError("ERR increment or decrement would overflow")
     db.set(key, b"%d" % result, keep_ttl=True)
-    db.notify(events.STRING, "incrby", key)  # INCR, DECR and DECRBY too
+    if db.keyspace.notify_flags & events.STRING:
+        db.notify(events.STRING, "incrby", key)  # INCR, DECR and DECRBY too
     return result
 
 
