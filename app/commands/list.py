@@ -112,8 +112,11 @@ def _push(db, key: bytes, items: ListValue | None, end: str, elements, counted: 
         items.extendleft(elements)  # LPUSH k a b c gives c b a: each goes to the head in turn
     else:
         items.extend(elements)
-    db.notify(events.LIST, end + "push", key)
-    db.signal_ready(key)
+    keyspace = db.keyspace
+    if keyspace.notify_flags & events.LIST:  # the test `notify` makes, without its call
+        db.notify(events.LIST, end + "push", key)
+    if keyspace.blocked.count:  # somebody may wait for this key
+        db.signal_ready(key)
     return items
 
 
@@ -128,7 +131,8 @@ def _pop_many(items: ListValue, end: str, count: int) -> list[bytes]:
 
 def _removed(db, key: bytes, items: ListValue, end: str, popped: int = 1) -> None:
     """After a pop (Redis: listElementsRemoved): announce it, and delete an emptied list."""
-    db.notify(events.LIST, end + "pop", key)
+    if db.keyspace.notify_flags & events.LIST:
+        db.notify(events.LIST, end + "pop", key)
     _delete_if_empty(db, key, items, popped)
 
 
