@@ -33,7 +33,7 @@ import os
 import time
 
 from app import log
-from app.cluster import bus
+from app.cluster import bus, routing
 from app.cluster.bus import (
     CLUSTER_FAIL,
     CLUSTER_NODE_FAIL,
@@ -620,10 +620,9 @@ class ClusterState:
 
     def route(self, client, entry, argv: list[bytes]):
         """The redirection or refusal for a client's command, or None to run it here
-        (app/cluster/routing.py). The dispatcher calls it for every command."""
-        from app.cluster.routing import route
-
-        return route(self, client, entry, argv)
+        (app/cluster/routing.py). The dispatcher calls it for every command `serves_here`
+        does not clear."""
+        return routing.route(self, client, entry, argv)
 
     def propagate_publish(self, channel: bytes, message: bytes) -> None:
         """PUBLISH reaches the subscribers of every node of the cluster."""

@@ -540,7 +540,7 @@ def _info_errorstats(server) -> dict:
 
 
 def _info_cluster(server) -> dict:
-    return {"cluster_enabled": 0 if getattr(server, "cluster", None) is None else 1}
+    return {"cluster_enabled": 0 if server.cluster is None else 1}
 
 
 # name -> (title, fields), in the order INFO prints them
