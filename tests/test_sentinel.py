@@ -16,9 +16,9 @@ Every test starts its own servers and Sentinels on free loopback ports, each in 
 directory of its own under the test's tmp_path with a config file (Sentinel rewrites
 its own, and CONFIG REWRITE needs ours), and stops them all at the end, failed or not;
 a failed test shows the tail of every log. Failover timings are Sentinel's own: a master
-is down after down-after-milliseconds (1 s here), and an old master that comes back is
-turned into a replica only once it has reported itself master for 8 s, on an INFO that
-Sentinel sends every 10 s, so that test takes about 15 s.
+is down after down-after-milliseconds (2 s here: see DOWN_AFTER_MS), and an old master
+that comes back is turned into a replica only once it has reported itself master for a
+while, on an INFO that Sentinel sends every 10 s, so that test takes about 15 s.
 """
 
 from __future__ import annotations
@@ -44,7 +44,13 @@ pytestmark = pytest.mark.skipif(SENTINEL is None,
 needs_redis = pytest.mark.skipif(redis_server_path() is None, reason="redis-server is not installed")
 
 MASTER_NAME = "mymaster"
-FAILOVER_WAIT = 30.0  # seconds: down after 1 s, then election, promotion and the next INFO
+FAILOVER_WAIT = 30.0  # seconds: down after 2 s, then election, promotion and the next INFO
+# Twice Sentinel's ping period (1 s). After a failover Sentinel resets the master's link to
+# the promoted replica, but reconnects no sooner than a ping period after its last attempt
+# (the attempts at the dead master go on until then), and counts the new master's silence
+# from the reset: with 1000 ms here the promoted replica was sometimes declared down 1015
+# ms after the reset, before Sentinel had even connected to it, and the failover aborted.
+DOWN_AFTER_MS = 2000
 REJOIN_WAIT = 60.0  # seconds: Sentinel waits 8 s, on an INFO every 10 s, then a full sync
 
 
@@ -156,7 +162,7 @@ class Deployment:
             f"port {port}", "bind 127.0.0.1", "daemonize no", f'dir "{directory}"',
             f'logfile "{directory / "log.txt"}"', "loglevel verbose",
             f"sentinel monitor {MASTER_NAME} 127.0.0.1 {master.port} {quorum}",
-            f"sentinel down-after-milliseconds {MASTER_NAME} 1000",
+            f"sentinel down-after-milliseconds {MASTER_NAME} {DOWN_AFTER_MS}",
             f"sentinel failover-timeout {MASTER_NAME} 5000",
         ]) + "\n"
         sentinel = Instance(name, directory, [SENTINEL], port, "sentinel.conf", config)
