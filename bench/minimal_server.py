@@ -16,7 +16,9 @@ around a dict, and only the commands bench/report.py sends it:
 No arity checks, no errors worth the name, no expiry, no stats, no ACL, no
 replication: whatever our server is slower by is the price of those.
 
-    python3 bench/minimal_server.py PORT [--echo]
+    python3 bench/minimal_server.py PORT [--echo | --work N]
+
+``--work N`` adds N turns of an empty loop to every read (`Worked`), for bench/convoy.py.
 """
 
 import socketserver
@@ -112,6 +114,27 @@ class Handler(socketserver.BaseRequestHandler):
             self.request.sendall(b"".join(replies))
 
 
+class Worked(Handler):
+    """``--work N``: the same, plus N turns of an empty loop per read with the lock held,
+    a fixed bit more Python per request: what a little more work per request costs the
+    design when 50 threads share the GIL (bench/convoy.py)."""
+
+    work = 0
+
+    def handle(self) -> None:
+        buffer = b""
+        work = range(self.work)
+        while data := self.request.recv(65536):
+            buffer += data
+            commands, used = parse(buffer)
+            buffer = buffer[used:]
+            with lock:
+                replies = [run(argv) for argv in commands]
+                for _ in work:
+                    pass
+            self.request.sendall(b"".join(replies))
+
+
 class Echo(socketserver.BaseRequestHandler):
     """``--echo``: +OK to every read, unparsed (redis-benchmark takes it for any reply
     without pipelining). The ceiling of the design: a thread per connection and nothing
@@ -130,4 +153,10 @@ class Server(socketserver.ThreadingTCPServer):
 
 
 if __name__ == "__main__":
-    Server(("127.0.0.1", int(sys.argv[1])), Echo if "--echo" in sys.argv[2:] else Handler).serve_forever()
+    handler = Handler
+    if "--echo" in sys.argv[2:]:
+        handler = Echo
+    elif "--work" in sys.argv[2:]:
+        handler = Worked
+        Worked.work = int(sys.argv[sys.argv.index("--work") + 1])
+    Server(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()

@@ -113,3 +113,26 @@ def test_expiry_pauses_reclaims_every_key():
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("2,000 keys reclaimed in ") and "(0 left)" in done.stdout, done.stdout
     assert "over 5 ms: " in done.stdout
+
+
+def test_convoy_measures_the_bare_server_with_added_work_and_ours():
+    """bench/convoy.py at a tiny size: a row for the bare server, for it with added work
+    and for ours, each with a figure (no timing asserted)."""
+    if shutil.which("redis-benchmark") is None:
+        pytest.skip("redis-benchmark is not installed (apt-get install redis-tools)")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "convoy.py"), "--requests", "500", "--rounds", "1",
+                           "--work", "0,4", "--tests", "set"], capture_output=True, text=True, timeout=SMOKE_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and not line.startswith("| server")]
+    assert [row.split(" | ")[0] for row in rows] == ["| bare", "| bare + 4 turns", "| ours"], done.stdout
+    assert "(1.00; " in rows[0] and "failed" not in done.stdout, done.stdout
+
+
+def test_rdb_codecs_times_each_codec():
+    """bench/rdb_codecs.py on a small list: a row for each step, and the strings' checksum."""
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "rdb_codecs.py"), "--count", "3000"],
+                          capture_output=True, text=True, timeout=SMOKE_TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    for row in ("| lay out the nodes |", "| LZF compress |", "| LZF decompress |", "| CRC-64 |",
+                "CRC-64 of the file of 3,000 20-byte strings"):
+        assert row in done.stdout, done.stdout
