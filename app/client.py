@@ -50,6 +50,22 @@ class Client:
     that one attribute instead of ten (app/dispatch.py); `rare_state` keeps it exact.
     """
 
+    # Every attribute has a slot (set in __init__, whose comments say what each is for):
+    # a slot is read at a fixed place in the object, where an object with more than 30
+    # attributes keeps a dict that each read must search. The dispatcher reads a dozen of
+    # them per command: 5-8% of a SET or GET in-process (bench/read_loop.py).
+    # tests/test_slots.py checks that none is missing.
+    __slots__ = (
+        "_authenticated", "_replies_muted", "_is_master", "_no_touch", "_monitoring", "_asking", "_multi",
+        "_outbox", "_tracking", "_replica", "_subscriptions", "server", "id", "addr", "laddr", "fd", "close",
+        "db", "protocol", "name", "lib_name", "lib_ver", "user", "special", "created", "last_interaction",
+        "last_command", "argv", "query_buffer", "input_bytes", "output_bytes", "no_evict", "readonly",
+        "replica_port", "replica_ip", "replica_capa", "replica_rdb_only", "woff", "pending_invalidations",
+        "reply_mode", "_skip_countdown", "close_after_reply", "multi_failed", "in_exec", "in_script",
+        "watched", "dirty_cas", "blocked_ns", "waiter", "channels", "patterns", "shard_channels",
+        "open_outbox", "__dict__"
+    )
+
     authenticated = rare_state("authenticated")
     multi = rare_state("multi")
     subscriptions = rare_state("subscriptions")
@@ -246,7 +262,7 @@ class Client:
             multi_mem = sum(sys.getsizeof(argv) + sum(map(sys.getsizeof, argv)) for _entry, argv, _start in self.multi)
         outbox = self.outbox
         omem = 0 if outbox is None else outbox.size
-        own = sys.getsizeof(self) + sys.getsizeof(self.__dict__)
+        own = sys.getsizeof(self)  # its slots included
         return {"argv-mem": argv_mem, "multi-mem": multi_mem, "oll": 0 if outbox is None else outbox.chunks(),
                 "omem": omem, "tot-mem": own + self.query_buffer + argv_mem + multi_mem + omem}
 

@@ -54,6 +54,19 @@ class ServerState:
     as it does `Client.special` (app/client.py), which `rare_state` keeps exact.
     """
 
+    # A slot for every attribute, as `Client` has, for the same reason: the dispatcher
+    # reads several per command (tests/test_slots.py checks that none is missing).
+    __slots__ = (
+        "_write_refusal", "_busy_script", "_refuses_stale", "_loading", "_pause_end", "_maxmemory", "config",
+        "config_file", "keyspace", "pubsub", "users", "_outbox_writer", "_writer_lock", "snapshots", "aof",
+        "started", "run_id", "executable", "clients", "monitors", "listeners", "tracking", "current_client",
+        "scripting", "functions", "migrate_connections", "cluster", "busy", "special", "pause_all", "pauses",
+        "unpaused", "_client_ids", "shutdown_requested", "shutdown_signalled", "replication", "introspection",
+        "eviction", "slow_call_ns", "closed_input_bytes", "closed_output_bytes", "connections_received",
+        "commands_processed", "rejected_connections", "net_bytes_at_reset", "error_replies", "idle_timeout",
+        "max_bulk_len", "query_buffer_limit", "output_limit", "__dict__"
+    )
+
     write_refusal = rare_state("write_refusal")
     refuses_stale = rare_state("refuses_stale")
     loading = rare_state("loading")

@@ -445,6 +445,16 @@ class Database:
 class Keyspace:
     """All databases, the lock that guards them, and the counters INFO reports."""
 
+    # A slot for every attribute, as `Client` has, for the same reason: every read and
+    # write reads several (tests/test_slots.py checks that none is missing).
+    __slots__ = (
+        "lock", "propagation", "blocked", "deletes_expired", "obeying_master", "touching", "tracking",
+        "tracking_active", "databases", "dirty", "expired_keys", "evicted_keys", "hits", "misses",
+        "active_expiry", "expiry_behind", "frozen_time", "notify_flags", "publish_event", "watched", "clock",
+        "_scan_ids", "accounting", "dataset_bytes", "lfu", "lfu_log_factor", "lfu_decay_time", "snapshots",
+        "switch_interval", "slot_keys", "__dict__"
+    )
+
     def __init__(self, databases: int = 16):
         self.lock = threading.Lock()
         # Where writes go once they are made: replicas and the AOF (app/propagation.py).
