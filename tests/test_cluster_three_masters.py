@@ -229,6 +229,10 @@ def test_a_client_blocked_on_a_slot_that_moves_away_is_redirected_as_in_redis(cl
         finally:
             blocked.close()
     assert replies[0] == replies[1] == b"-MOVED %d 127.0.0.1:P1___\r\n" % slot
+    # The third node learns of the move from node 1's next PONGs: the tests after this one
+    # (redis-cli's reshard first checks that every node agrees) start from a settled cluster.
+    for cluster in clusters:
+        cluster.wait_until_agreed()
 
 
 def test_redis_py_cluster_client_reads_its_writes(clusters):
@@ -274,6 +278,7 @@ def test_redis_cli_reshards_slots_with_their_keys(clusters):
     keys of those slots through redis-py (which follows MOVED and ASK): no reply is
     wrong, and no key is lost."""
     ours, _real = clusters
+    ours.wait_until_agreed()  # redis-cli refuses to reshard while nodes disagree on any slot
     client = RedisCluster(host="127.0.0.1", port=ours[0].port, socket_timeout=TIMEOUT)
     writer = None
     try:
