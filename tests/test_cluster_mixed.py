@@ -43,6 +43,7 @@ def test_a_mixed_cluster_forms_agrees_and_moves_keys_both_ways():
             for key in keys:
                 client.set(key, key)
             _reshard(cluster, cluster[1], cluster[0], 150)  # a real node's slots and keys to ours
+            cluster.wait_until_agreed()  # redis-cli refuses to reshard while nodes disagree on any slot
             _reshard(cluster, cluster[2], cluster[3], 150)  # ours to a real node
             cluster.wait_until_agreed()
             cluster.check(cluster[2])
