@@ -197,3 +197,46 @@ class RawConnection:
     def __exit__(self, *_exc) -> None:
         self.close()
 
+
+class FakeSocket:
+    """A connected socket for `serve`: hands out the prepared reads, keeps what is sent."""
+
+    def __init__(self, reads):
+        self.reads = iter(reads)
+        self.sent = []
+
+    def recv(self, _size):
+        return next(self.reads, b"")
+
+    def sendall(self, data):
+        self.sent.append(data)
+
+    def setsockopt(self, *_args):
+        pass
+
+    def settimeout(self, _timeout):
+        pass
+
+    def getpeername(self):
+        return ("127.0.0.1", 50000)
+
+    def getsockname(self):
+        return ("127.0.0.1", 6379)
+
+    def fileno(self):
+        return -1
+
+
+def serve(state, reads):
+    """Run a connection's loop (app/server.py) in-process over ``reads``, on a fake socket
+    that hands them out then reports end of file; what it sent, and its client."""
+    import types
+
+    from app.server import Connection
+
+    connection = object.__new__(Connection)  # what socketserver builds, without its loop
+    connection.request = FakeSocket(reads)
+    connection.server = types.SimpleNamespace(state=state)
+    connection.setup()
+    connection.handle()
+    return b"".join(connection.request.sent), connection.client

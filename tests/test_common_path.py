@@ -9,8 +9,6 @@ every count Redis keeps.
 
 from __future__ import annotations
 
-import types
-
 import pytest
 
 from app.client import Client
@@ -18,8 +16,8 @@ from app.commands.registry import COMMANDS
 from app.config import Config
 from app.dispatch import execute
 from app.protocol import ENCODERS, ReplyError, RequestParser, encode_command
-from app.server import Connection
 from app.state import ServerState
+from tests.helpers import serve
 
 
 @pytest.fixture
@@ -145,43 +143,6 @@ def test_a_read_ending_inside_a_command_keeps_the_rest():
     assert parser.pending == 1  # the value "b", without its CRLF
     assert parser.parse(data[-2:]) == ([[b"GET", b"b"]], None)
     assert parser.pending == 0
-
-
-class FakeSocket:
-    def __init__(self, reads):
-        self.reads = iter(reads)
-        self.sent = []
-
-    def recv(self, _size):
-        return next(self.reads, b"")
-
-    def sendall(self, data):
-        self.sent.append(data)
-
-    def setsockopt(self, *_args):
-        pass
-
-    def settimeout(self, _timeout):
-        pass
-
-    def getpeername(self):
-        return ("127.0.0.1", 50000)
-
-    def getsockname(self):
-        return ("127.0.0.1", 6379)
-
-    def fileno(self):
-        return -1
-
-
-def serve(state, reads):
-    """Run a connection's loop over ``reads``; what it sent, and its client."""
-    connection = object.__new__(Connection)
-    connection.request = FakeSocket(reads)
-    connection.server = types.SimpleNamespace(state=state)
-    connection.setup()
-    connection.handle()
-    return b"".join(connection.request.sent), connection.client
 
 
 def test_the_read_loop_counts_bytes_and_the_last_interaction():
