@@ -78,10 +78,14 @@ def main() -> None:
     works = [int(work) for work in options.work.split(",")]
     tests = options.tests.split(",")
     sides: dict[str, ServerProcess] = {}
+    added: dict[str, str] = {}  # each side's "added Python µs per request" cell
     with tempfile.TemporaryDirectory() as scratch:
         try:
             for work in works:
-                sides[f"bare + {work} turns" if work else "bare"] = start_minimal(work)
+                name = f"bare + {work} turns" if work else "bare"
+                sides[name] = start_minimal(work)
+                added[name] = f"{loop_cost_us(work):.2f}" if work else "0"
+            added["ours"] = "see bench/read_loop.py"
             sides["ours"] = start_ours("--save", "", "--loglevel", "warning", cwd=scratch, own_session=True)
             samples: dict[tuple[str, str], list[float]] = {}
             for round_number in range(options.rounds):
@@ -100,8 +104,6 @@ def main() -> None:
     print("| server | added Python µs per request | " + " | ".join(test.upper() for test in tests) + " |")
     print("|---|---:|" + "---:|" * len(tests))
     for name in sides:
-        work = int(name.split()[2]) if name.startswith("bare + ") else 0
-        added = (f"{loop_cost_us(work):.2f}" if work else "0") if name.startswith("bare") else "see bench/read_loop.py"
         cells = []
         for test in tests:
             values = samples.get((name, test))
@@ -111,7 +113,7 @@ def main() -> None:
             rps = statistics.median(values)
             spread = f"{min(values):,.0f}-{max(values):,.0f}"
             cells.append(f"{rps:,.0f} ({rps / base[test]:.2f}; {spread})" if base[test] else f"{rps:,.0f} ({spread})")
-        print(f"| {name} | {added} | " + " | ".join(cells) + " |")
+        print(f"| {name} | {added[name]} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
